@@ -1,0 +1,1 @@
+"""Vitrina channels (installed as pim.channels)."""

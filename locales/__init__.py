@@ -1,0 +1,1 @@
+"""Vitrina locales (installed as pim.locales)."""

@@ -1,0 +1,306 @@
+"""``Catalogue``: the library's entry point: open a database, import, export, query, resolve."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from pim.db import database_url, make_engine
+from pim.errors import CatalogueImportError, NotFoundError, Problem
+from pim.exporter import ExportReport, export_catalogue
+from pim.importer import (
+    PRODUCT_SUFFIXES,
+    STRUCTURE_SUFFIXES,
+    ImportReport,
+    Progress,
+    import_products,
+    import_structure,
+    load_structure,
+)
+from pim.media import MediaStore
+from pim.model import MediaAsset, Product
+from pim.records import ProductRecord
+from pim.resolve import MediaInfo, Resolver, media_keys
+from pim.structure import Structure
+from pim.view import ProductView, ResolutionContext
+
+log = logging.getLogger(__name__)
+
+_COLUMNS = (Product.sku, Product.kind, Product.family, Product.parent, Product.enabled,
+            Product.categories, Product.values)
+
+
+def _record(row: Any) -> ProductRecord:
+    return ProductRecord(sku=row.sku, kind=row.kind, family=row.family, parent=row.parent,
+                         enabled=row.enabled, categories=list(row.categories or ()),
+                         values=row.values or {})
+
+
+@dataclass
+class CompletenessReport:
+    """Complete and incomplete products per (channel, locale)."""
+
+    channel: str
+    locale: str
+    total: int = 0
+    complete: int = 0
+    incomplete: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    """(SKU, missing attributes) of each incomplete product."""
+    fallbacks: int = 0
+    """Products showing at least one value from a fallback locale."""
+
+    @property
+    def ratio(self) -> float:
+        """Share of complete products (1.0 for an empty catalogue)."""
+        return self.complete / self.total if self.total else 1.0
+
+
+class Catalogue:
+    """A product catalogue in a database, with its media store.
+
+    >>> cat = Catalogue.open("shop.db")                          # doctest: +SKIP
+    >>> cat.import_path("examples/catalogue")                    # doctest: +SKIP
+    >>> view = cat.resolve("HP-100-BLK", channel="ecommerce", locale="de_DE")  # doctest: +SKIP
+    >>> view.price.formatted                                     # doctest: +SKIP
+    '79,00 €'
+    """
+
+    def __init__(self, engine: Engine, media_root: Path) -> None:
+        self.engine = engine
+        self.media = MediaStore(media_root)
+        self._structure: Structure | None = None
+
+    @classmethod
+    def open(cls, db: str | os.PathLike[str] | None = None, *,
+             media: str | os.PathLike[str] | None = None) -> Catalogue:
+        """Open (creating if needed) the catalogue at ``db``: a SQLite path or a URL.
+
+        ``db`` defaults to ``$VITRINA_DB``, then ``vitrina.db``. Media are stored in
+        ``media``, else ``$VITRINA_MEDIA``, else beside a SQLite file (``shop.media/``) or in
+        ``./media`` for a server database.
+        """
+        url = database_url(db)
+        if media is None:
+            media = os.environ.get("VITRINA_MEDIA")
+        if media is None:
+            if url.startswith("sqlite:///") and ":memory:" not in url:
+                path = Path(url.removeprefix("sqlite:///"))
+                media = path.with_suffix(".media")
+            else:
+                media = Path("media").resolve()
+        return cls(make_engine(url), Path(media))
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Catalogue:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- structure and imports ----------------------------------------------------------
+
+    @property
+    def structure(self) -> Structure:
+        """The catalogue's structure (attributes, families, categories, channels, locales)."""
+        if self._structure is None:
+            with self.engine.connect() as conn:
+                self._structure = load_structure(conn)
+        return self._structure
+
+    def import_file(self, path: str | os.PathLike[str], *, dry_run: bool = False,
+                    progress: Progress | None = None) -> ImportReport:
+        """Import one structure (YAML/JSON) or product (CSV/JSON Lines) file in a transaction."""
+        file = Path(path)
+        if file.suffix.lower() in STRUCTURE_SUFFIXES:
+            report = import_structure(self.engine, file, dry_run=dry_run)
+            self._structure = None
+            return report
+        return import_products(self.engine, self.structure, self.media, file, dry_run=dry_run,
+                               progress=progress)
+
+    def import_path(self, path: str | os.PathLike[str], *, dry_run: bool = False,
+                    progress: Progress | None = None) -> list[ImportReport]:
+        """Import a file, or every importable file of a folder in dependency order."""
+        return [self.import_file(f, dry_run=dry_run, progress=progress)
+                for f in import_order(Path(path))]
+
+    def export(self, directory: str | os.PathLike[str], fmt: str = "csv") -> ExportReport:
+        """Export structure, product models, products and media into ``directory``."""
+        return export_catalogue(self.structure, self.media, self.records, Path(directory), fmt)
+
+    # -- queries ------------------------------------------------------------------------
+
+    def records(self, kind: str = "product", batch_size: int = 1000,
+                skus: Sequence[str] | None = None) -> Iterator[ProductRecord]:
+        """Stored records of ``kind`` (``product`` or ``model``) in SKU order, streamed."""
+        last = ""
+        with self.engine.connect() as conn:
+            while True:
+                query = (select(*_COLUMNS).where(Product.kind == kind, Product.sku > last)  # type: ignore[arg-type]
+                         .order_by(Product.sku).limit(batch_size))
+                if skus is not None:
+                    query = query.where(Product.sku.in_(list(skus)))  # type: ignore[attr-defined]
+                rows = conn.execute(query).all()
+                if not rows:
+                    return
+                for row in rows:
+                    yield _record(row)
+                last = rows[-1].sku
+
+    def product(self, sku: str) -> ProductRecord:
+        """One product or product model by SKU."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(*_COLUMNS).where(Product.sku == sku)).first()  # type: ignore[arg-type]
+        if row is None:
+            raise NotFoundError(f"no product with SKU {sku!r}")
+        return _record(row)
+
+    def count(self, kind: str = "product") -> int:
+        """How many products (or product models) the catalogue holds."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(Product)
+                                    .where(Product.kind == kind)).scalar_one())  # type: ignore[arg-type]
+
+    def ancestors(self, record: ProductRecord) -> list[ProductRecord]:
+        """The product models above ``record``, parent first."""
+        chain: list[ProductRecord] = []
+        parent = record.parent
+        while parent is not None and len(chain) < 8:
+            model = self.product(parent)
+            chain.append(model)
+            parent = model.parent
+        return chain
+
+    def media_info(self, keys: set[str]) -> dict[str, MediaInfo]:
+        """What resolution needs to know of the media ``keys``."""
+        if not keys:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(MediaAsset.key, MediaAsset.mime, MediaAsset.width,  # type: ignore[call-overload]
+                                       MediaAsset.height).where(
+                MediaAsset.key.in_(list(keys)))).all()  # type: ignore[attr-defined]
+        return {r.key: MediaInfo(r.key, r.mime, r.width, r.height) for r in rows}
+
+    # -- resolution ---------------------------------------------------------------------
+
+    def resolver(self, channel: str, locale: str, audience: str | None = None,
+                 moment: datetime | None = None) -> Resolver:
+        """A resolver for one context."""
+        ctx = (ResolutionContext(channel, locale, audience) if moment is None
+               else ResolutionContext(channel, locale, audience, moment))
+        return Resolver(self.structure, ctx)
+
+    def resolve(self, sku: str, channel: str, locale: str, audience: str | None = None,
+                moment: datetime | None = None) -> ProductView:
+        """The view of one product for a context."""
+        record = self.product(sku)
+        resolver = self.resolver(channel, locale, audience, moment)
+        return resolver.resolve(record, self.ancestors(record),
+                                self.media_info(media_keys([record], self.structure)))
+
+    def views(self, channel: str, locale: str, audience: str | None = None,
+              moment: datetime | None = None, *, skus: Sequence[str] | None = None,
+              batch_size: int = 500) -> Iterator[ProductView]:
+        """Views of every product (not product models) for a context, streamed in SKU order.
+
+        Memory stays flat: products are read ``batch_size`` at a time, with their product
+        models (a bounded cache) and the facts of their media.
+        """
+        resolver = self.resolver(channel, locale, audience, moment)
+        models: OrderedDict[str, ProductRecord] = OrderedDict()
+        batch: list[ProductRecord] = []
+        for record in self.records("product", batch_size, skus):
+            batch.append(record)
+            if len(batch) >= batch_size:
+                yield from self._resolve_batch(resolver, batch, models)
+                batch = []
+        if batch:
+            yield from self._resolve_batch(resolver, batch, models)
+
+    def _resolve_batch(self, resolver: Resolver, batch: list[ProductRecord],
+                       models: OrderedDict[str, ProductRecord]) -> Iterator[ProductView]:
+        wanted = {r.parent for r in batch if r.parent and r.parent not in models}
+        while wanted:
+            fetched = list(self.records("model", max(len(wanted), 1), sorted(wanted)))
+            for m in fetched:
+                models[m.sku] = m
+            wanted = {m.parent for m in fetched if m.parent and m.parent not in models}
+        while len(models) > 4096:
+            models.popitem(last=False)
+        chains = {}
+        for r in batch:
+            chain, parent = [], r.parent
+            while parent in models and len(chain) < 8:
+                chain.append(models[parent])
+                parent = models[parent].parent
+            chains[r.sku] = chain
+        media = self.media_info(media_keys(
+            [*batch, *(m for c in chains.values() for m in c)], self.structure))
+        for r in batch:
+            yield resolver.resolve(r, chains[r.sku], media)
+
+    def completeness(self, channel: str | None = None, locale: str | None = None
+                     ) -> list[CompletenessReport]:
+        """Completeness per channel and locale (all of the catalogue's by default)."""
+        reports = []
+        for ch in self.structure.channels.values():
+            if channel is not None and ch.code != channel:
+                continue
+            for loc in ch.locales:
+                if locale is not None and loc != locale:
+                    continue
+                report = CompletenessReport(ch.code, loc)
+                for view in self.views(ch.code, loc):
+                    report.total += 1
+                    if view.complete:
+                        report.complete += 1
+                    else:
+                        report.incomplete.append((view.sku, view.missing))
+                    report.fallbacks += bool(view.fallbacks)
+                reports.append(report)
+        if channel is not None and not reports:
+            raise NotFoundError(f"no channel {channel!r} with locale {locale!r}")
+        return reports
+
+    def summary(self) -> dict[str, int]:
+        """Counts of what the catalogue holds."""
+        s = self.structure
+        with self.engine.connect() as conn:
+            media = int(conn.execute(select(func.count()).select_from(MediaAsset)).scalar_one())
+        return {"products": self.count("product"), "product models": self.count("model"),
+                "attributes": len(s.attributes), "families": len(s.families),
+                "categories": len(s.categories), "channels": len(s.channels),
+                "locales": len(s.locales), "media": media}
+
+
+def import_order(path: Path) -> list[Path]:
+    """Files to import from ``path``: itself, or a folder's structure, models, then products."""
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise CatalogueImportError([Problem(str(path), "no such file or folder")])
+    files = sorted(p for p in path.iterdir() if p.is_file()
+                   and p.suffix.lower() in STRUCTURE_SUFFIXES + PRODUCT_SUFFIXES)
+
+    def rank(p: Path) -> tuple[int, str]:
+        if p.suffix.lower() in STRUCTURE_SUFFIXES:
+            return 0, p.name
+        return (1 if "model" in p.stem.lower() else 2), p.name
+
+    ordered = sorted(files, key=rank)
+    if not ordered:
+        raise CatalogueImportError([Problem(str(path), "no structure (.yaml, .json) or product "
+                                            "(.csv, .jsonl) files in the folder")])
+    return ordered

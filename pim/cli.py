@@ -1,0 +1,325 @@
+"""``vitrina``: the command line. Errors Vitrina raises on purpose print without a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pim.catalogue import Catalogue, CompletenessReport, import_order
+from pim.config import CONFIG_FILE, load_config, write_starter
+from pim.errors import CatalogueImportError, ConfigError, VitrinaError
+from pim.importer import ImportReport
+
+app = typer.Typer(help="Vitrina: one product catalogue, published consistently to every channel.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+out = Console()
+err = Console(stderr=True)
+
+
+class State:
+    """Options shared by every command."""
+
+    db: str | None = None
+    media: str | None = None
+    config: Path | None = None
+    quiet: bool = False
+
+
+state = State()
+
+
+@app.callback()
+def _main(
+    db: Annotated[str | None, typer.Option("--db", envvar="VITRINA_DB",
+                                           help="SQLite file or PostgreSQL URL.")] = None,
+    media: Annotated[str | None, typer.Option("--media", envvar="VITRINA_MEDIA",
+                                              help="Media store folder.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help=f"Configuration file "
+                                                f"(default ./{CONFIG_FILE}).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+) -> None:
+    state.db, state.media, state.config, state.quiet = db, media, config, quiet
+
+
+def open_catalogue() -> Catalogue:
+    """The catalogue named by --db, $VITRINA_DB or vitrina.toml."""
+    cfg = load_config(state.config)
+    return Catalogue.open(state.db or cfg.db, media=state.media or cfg.media)
+
+
+@contextmanager
+def progress_bar(label: str, total: int | None) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar on a terminal (nothing with --quiet or when piped)."""
+    disabled = state.quiet or not err.is_terminal
+    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                  TextColumn("{task.fields[records]} records"), TimeElapsedColumn(),
+                  console=err, transient=True, disable=disabled) as bar:
+        task = bar.add_task(label, total=total, records=0)
+
+        def update(done: int, records: int) -> None:
+            bar.update(task, completed=done, records=records)
+
+        yield update
+
+
+def _fail(exc: VitrinaError, as_json: bool = False) -> None:
+    if as_json:
+        problems = ([asdict(p) for p in exc.problems] if isinstance(exc, CatalogueImportError)
+                    else [{"message": str(exc)}])
+        out.print_json(json.dumps({"ok": False, "errors": problems}, ensure_ascii=False))
+    elif isinstance(exc, CatalogueImportError):
+        for problem in exc.problems:
+            err.print(f"[red]error:[/] {problem}", markup=True, highlight=False, soft_wrap=True)
+        count = len(exc.problems)
+        err.print(f"[red]{count} problem{'s' if count > 1 else ''}; nothing was imported.[/]")
+    else:
+        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    raise typer.Exit(exc.exit_code)
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Project folder.")] = Path("."),
+) -> None:
+    """Create a project: a commented vitrina.toml and an empty catalogue database."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        config = directory / CONFIG_FILE
+        wrote = write_starter(config)
+        cfg = load_config(config)
+        with Catalogue.open(state.db or cfg.db, media=state.media or cfg.media) as cat:
+            url = cat.engine.url.render_as_string(hide_password=True)
+    except VitrinaError as exc:
+        _fail(exc)
+    if not state.quiet:
+        out.print(f"{'Wrote' if wrote else 'Kept'} {config}")
+        out.print(f"Catalogue database: {url}")
+        out.print("Next: vitrina import STRUCTURE.yaml PRODUCTS.csv")
+
+
+@app.command("import")
+def import_(
+    paths: Annotated[list[Path], typer.Argument(help="Structure (.yaml/.json) and product "
+                                                "(.csv/.jsonl) files, or folders of them.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only; write "
+                                          "nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
+) -> None:
+    """Import files, each in one transaction: on any problem nothing of that file is written."""
+    reports: list[ImportReport] = []
+    try:
+        files = [f for p in paths for f in import_order(p)]
+        with open_catalogue() as cat:
+            for file in files:
+                with progress_bar(f"Importing {file.name}", file.stat().st_size) as update:
+                    reports.append(cat.import_file(file, dry_run=dry_run, progress=update))
+    except VitrinaError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        out.print_json(json.dumps({"ok": True, "reports": [asdict(r) for r in reports]}))
+    elif not state.quiet:
+        verb = "would import" if dry_run else "imported"
+        for r in reports:
+            if r.kind == "structure":
+                parts = ", ".join(f"{n} {k}" for k, n in r.sections.items() if n)
+                out.print(f"{r.file}: {verb} structure ({parts or 'no items'})")
+            else:
+                out.print(f"{r.file}: {verb} {r.created} new, {r.updated} updated"
+                          + (f", {r.media} media files" if r.media else ""))
+
+
+@app.command()
+def export(
+    directory: Annotated[Path, typer.Argument(help="Folder to write into.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv (Akeneo-style) or jsonl "
+                                     "(Akeneo REST documents).")] = "csv",
+) -> None:
+    """Export the catalogue in the formats it imports (structure, models, products, media)."""
+    try:
+        with open_catalogue() as cat:
+            report = cat.export(directory, fmt)
+    except VitrinaError as exc:
+        _fail(exc)
+    if not state.quiet:
+        for name, count in report.files.items():
+            out.print(f"{directory / name}: {count}")
+
+
+def _moment(at: str | None) -> datetime | None:
+    if at is None:
+        return None
+    try:
+        return datetime.fromisoformat(at)
+    except ValueError:
+        raise ConfigError("--at", f"expected a date or date-time like 2026-12-01T09:00+01:00, "
+                          f"got {at!r}") from None
+
+
+@app.command()
+def show(
+    sku: Annotated[str, typer.Argument(help="The product's SKU.")],
+    channel: Annotated[str, typer.Option("--channel", "-c", help="Catalogue channel.")],
+    locale: Annotated[str, typer.Option("--locale", "-l", help="Locale, e.g. de_DE.")],
+    audience: Annotated[str | None, typer.Option(help="customer, technician, seller…")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="Moment (ISO date-time); default "
+                                           "now.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the view as JSON.")] = False,
+) -> None:
+    """Show one product resolved for a channel, locale and audience."""
+    try:
+        with open_catalogue() as cat:
+            view = cat.resolve(sku, channel, locale, audience, _moment(at))
+    except VitrinaError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        out.print_json(json.dumps(view.to_dict(), ensure_ascii=False))
+        return
+    table = Table(title=f"{view.sku} · {view.channel} · {view.locale} · {view.audience}",
+                  show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    price = view.price.formatted if view.price else "—"
+    if view.sale:
+        price += f"  →  {view.sale.price.formatted} ({view.sale.validity})"
+    rows: list[tuple[str, str]] = [
+        ("Name", view.name), ("Slug", view.slug), ("Family", view.family_label or "—"),
+        ("Variant of", view.group or "—"),
+        ("Axes", ", ".join(f"{a.label}: {a.formatted}" for a in view.axes) or "—"),
+        ("Price", price),
+        ("Availability", view.availability.label if view.availability else "—"),
+        ("Categories", "; ".join(c.text() for c in view.categories) or "—"),
+        ("Images", str(len(view.images))),
+        ("Description", view.description_text),
+    ]
+    rows += [(a.label, a.formatted + (f"  [dim]({a.source_locale})[/]" if a.source_locale
+                                      and a.source_locale != view.locale else ""))
+             for a in view.attributes]
+    rows.append(("Complete", "yes" if view.complete else f"no, missing {', '.join(view.missing)}"))
+    if view.fallbacks:
+        rows.append(("Fallbacks", ", ".join(f"{k} from {v}" for k, v in view.fallbacks.items())))
+    for label, value in rows:
+        table.add_row(label, value)
+    out.print(table)
+
+
+def _completeness_table(reports: list[CompletenessReport]) -> Table:
+    table = Table(title="Completeness", title_justify="left")
+    for col in ("channel", "locale", "products", "complete", "%", "with fallbacks"):
+        table.add_column(col, justify="right" if col not in ("channel", "locale") else "left")
+    for r in reports:
+        table.add_row(r.channel, r.locale, str(r.total), str(r.complete), f"{r.ratio:.0%}",
+                      str(r.fallbacks))
+    return table
+
+
+@app.command()
+def completeness(
+    channel: Annotated[str | None, typer.Option("--channel", "-c")] = None,
+    locale: Annotated[str | None, typer.Option("--locale", "-l")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    details: Annotated[bool, typer.Option("--details", help="List every incomplete "
+                                          "product.")] = False,
+) -> None:
+    """Which products are complete (required attributes present) per channel and locale."""
+    try:
+        with open_catalogue() as cat:
+            reports = cat.completeness(channel, locale)
+    except VitrinaError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        out.print_json(json.dumps([{**asdict(r), "ratio": r.ratio} for r in reports]))
+        return
+    out.print(_completeness_table(reports))
+    shown = 0
+    for r in reports:
+        for sku, missing in r.incomplete:
+            if details or shown < 10:
+                out.print(f"  incomplete: {r.channel}/{r.locale} {sku}: missing "
+                          f"{', '.join(missing)}", highlight=False)
+            shown += 1
+    if shown > 10 and not details:
+        out.print(f"  … {shown - 10} more (--details lists them all)")
+
+
+@app.command()
+def summary(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Counts of products, models, attributes, families, categories, channels, media."""
+    try:
+        with open_catalogue() as cat:
+            counts = cat.summary()
+    except VitrinaError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        out.print_json(json.dumps(counts))
+        return
+    table = Table(title="Catalogue", show_header=False, title_justify="left")
+    for key, value in counts.items():
+        table.add_row(key, str(value))
+    out.print(table)
+
+
+@app.command()
+def demo(
+    source: Annotated[Path, typer.Option(help="Example catalogue folder.")] = Path(
+        "examples/catalogue"),
+    out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("out"),
+) -> None:
+    """Load the example catalogue into a fresh database under OUT and report on it."""
+    start = time.perf_counter()
+    try:
+        if not source.is_dir():
+            raise ConfigError("--source", f"no example catalogue at {source}; run from a "
+                              "checkout of Vitrina or pass --source")
+        images = source / "images"
+        script = source.parent / "make_images.py"
+        if not images.is_dir() and script.is_file():
+            runpy.run_path(str(script), run_name="vitrina_demo")["main"](source)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        db = out_dir / "catalogue.db"
+        for stale in (db, out_dir / "catalogue.db-wal", out_dir / "catalogue.db-shm"):
+            stale.unlink(missing_ok=True)
+        shutil.rmtree(out_dir / "catalogue.media", ignore_errors=True)
+        with Catalogue.open(db) as cat:
+            for file in import_order(source):
+                with progress_bar(f"Importing {file.name}", file.stat().st_size) as update:
+                    cat.import_file(file, progress=update)
+            counts = cat.summary()
+            reports = cat.completeness()
+    except VitrinaError as exc:
+        _fail(exc)
+    if state.quiet:
+        return
+    table = Table(title=f"Example catalogue in {db}", show_header=False, title_justify="left")
+    for key, value in counts.items():
+        table.add_row(key, str(value))
+    out.print(table)
+    out.print(_completeness_table(reports))
+    out.print(f"Done in {time.perf_counter() - start:.1f} s. Try: vitrina --db {db} show "
+              "HP-ECHO-RED --channel ecommerce --locale bg_BG")
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console entry point."""
+    os.environ.setdefault("COLUMNS", "120") if not sys.stdout.isatty() else None
+    return app(args=argv)
+
+
+if __name__ == "__main__":
+    main()

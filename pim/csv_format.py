@@ -1,0 +1,288 @@
+"""Akeneo-style product CSV: ``;`` separated, a column per attribute, locale, scope, currency.
+
+Column names: ``sku`` (or ``code`` for product models), ``family``, ``parent``,
+``categories``, ``enabled``, then ``<attribute>[-<locale>][-<channel>][-<currency>]`` and,
+for a metric, ``<attribute>[-<locale>][-<channel>]-unit`` beside its amount.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from pim.errors import Problem
+from pim.records import MediaRef, ProductRecord, Values, set_value
+from pim.structure import MEDIA_TYPES, Structure
+from pim.values import amount_value, boolean_value, cell_value, currency_code, metric_unit
+
+DELIMITER = ";"
+SYSTEM_COLUMNS = ("sku", "code", "family", "parent", "categories", "enabled")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+csv.field_size_limit(16 * 1024 * 1024)
+TextOf = Callable[[str, Any], str]
+"""How an exporter writes one stored scalar of an attribute as cell text."""
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """What one CSV column holds."""
+
+    index: int
+    name: str
+    attribute: str
+    locale: str | None = None
+    scope: str | None = None
+    currency: str | None = None
+    unit: bool = False
+    system: bool = False
+
+
+def parse_header(names: list[str], structure: Structure, file: str
+                 ) -> tuple[list[Column], list[Problem]]:
+    """Columns of a header row, and a problem for each column that cannot be understood."""
+    columns: list[Column] = []
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(names):
+        name = raw.strip()
+        if name in seen:
+            problems.append(Problem(file, "duplicate column", 1, name))
+            continue
+        seen.add(name)
+        try:
+            columns.append(_parse_column(index, name, structure))
+        except ValueError as exc:
+            problems.append(Problem(file, str(exc), 1, name or f"#{index + 1}"))
+    return columns, problems
+
+
+def _parse_column(index: int, name: str, structure: Structure) -> Column:
+    if name in SYSTEM_COLUMNS:
+        return Column(index, name, name, system=True)
+    if not name:
+        raise ValueError("empty column name")
+    code, *rest = name.split("-")
+    attr = structure.attributes.get(code)
+    if attr is None:
+        raise ValueError(f"unknown attribute {code!r}")
+    unit = attr.type == "metric" and bool(rest) and rest[-1] == "unit"
+    if unit:
+        rest = rest[:-1]
+    currency = None
+    if attr.type == "price":
+        if not rest or not _CURRENCY.match(rest[-1]):
+            raise ValueError(f"{code!r} is a price; expected {code}[-<locale>][-<channel>]-<CURRENCY>")
+        currency = rest.pop()
+    locale = scope = None
+    if attr.localizable:
+        if not rest:
+            raise ValueError(f"{code!r} is localizable; expected {code}-<locale>")
+        locale = rest.pop(0)
+        if locale not in structure.locales:
+            raise ValueError(f"unknown locale {locale!r}")
+    if attr.scopable:
+        if not rest:
+            raise ValueError(f"{code!r} is scopable; expected {code}[-<locale>]-<channel>")
+        scope = rest.pop(0)
+        if scope not in structure.channels:
+            raise ValueError(f"unknown channel {scope!r}")
+    if rest:
+        raise ValueError(f"unexpected {'-'.join(rest)!r}: {code!r} is "
+                         f"{'' if attr.localizable else 'not '}localizable and "
+                         f"{'' if attr.scopable else 'not '}scopable")
+    return Column(index, name, code, locale, scope, currency, unit)
+
+
+def column_name(attribute: str, locale: str | None, scope: str | None,
+                suffix: str | None = None) -> str:
+    """The CSV column name of one value (``suffix``: a currency or ``unit``)."""
+    return "-".join(p for p in (attribute, locale, scope, suffix) if p)
+
+
+def decoded_lines(binary: Iterable[bytes], file: str, problems: list[Problem]) -> Iterator[str]:
+    """Lines decoded as UTF-8; an undecodable line is reported (with its number) and skipped."""
+    for number, raw in enumerate(binary, start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(Problem(file, f"invalid UTF-8 (byte 0x{raw[exc.start]:02x} at "
+                                    f"character {exc.start + 1} of the line)", number))
+            yield "\n"
+            continue
+        yield line.removeprefix("\ufeff") if number == 1 else line
+
+
+def read_records(lines: Iterable[str], structure: Structure, file: str,
+                 problems: list[Problem]) -> Iterator[ProductRecord]:
+    """Product records of a CSV file; problems are appended to ``problems``.
+
+    A record with problems is still yielded (partially) so that later rows are checked too;
+    the caller rejects the whole file when ``problems`` is not empty.
+    """
+    reader = csv.reader(lines, delimiter=DELIMITER)
+    try:
+        header = next(reader)
+    except StopIteration:
+        problems.append(Problem(file, "the file is empty; expected a header row"))
+        return
+    except csv.Error as exc:
+        problems.append(Problem(file, f"not valid CSV: {exc}", 1))
+        return
+    columns, header_problems = parse_header(header, structure, file)
+    problems.extend(header_problems)
+    names = {c.name for c in columns}
+    id_column = "code" if "code" in names and "sku" not in names else "sku"
+    if id_column not in names:
+        problems.append(Problem(file, "missing required column 'sku' (or 'code' for product "
+                                "models)", 1, "sku"))
+        return
+    kind = "model" if id_column == "code" else "product"
+    width = len(header)
+    start = reader.line_num + 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            problems.append(Problem(file, f"not valid CSV: {exc}", start))
+            return
+        row = start
+        start = reader.line_num + 1
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != width:
+            problems.append(Problem(file, f"expected {width} cells like the header, got "
+                                    f"{len(cells)}", row))
+            continue
+        yield _record(cells, columns, kind, id_column, structure, file, row, problems)
+
+
+def _record(cells: list[str], columns: list[Column], kind: str, id_column: str,
+            structure: Structure, file: str, row: int, problems: list[Problem]) -> ProductRecord:
+    record = ProductRecord(sku="", kind=kind, row=row)
+    values: Values = {}
+    present: set[str] = set()
+    pending: dict[tuple[str, str | None, str | None], dict[str, Any]] = {}
+    for col in columns:
+        cell = cells[col.index]
+        try:
+            if col.system:
+                _system_cell(record, col.name, cell, id_column, structure, present)
+                continue
+            attr = structure.attributes[col.attribute]
+            key = (col.attribute, col.locale, col.scope)
+            if attr.type == "price":
+                pending.setdefault(key, {})[col.currency or ""] = cell.strip()
+            elif attr.type == "metric":
+                pending.setdefault(key, {})["unit" if col.unit else "amount"] = cell.strip()
+            elif not cell.strip():
+                set_value(values, col.attribute, col.locale, col.scope, None)
+            elif attr.type in MEDIA_TYPES:
+                paths = [p.strip() for p in cell.split(",") if p.strip()]
+                if attr.type != "gallery" and len(paths) > 1:
+                    raise ValueError("expected one file path")
+                record.media += [MediaRef(col.attribute, col.locale, col.scope, p, col.name)
+                                 for p in paths]
+            else:
+                set_value(values, col.attribute, col.locale, col.scope, cell_value(attr, cell))
+        except ValueError as exc:
+            problems.append(Problem(file, str(exc), row, col.name))
+    for (code, locale, scope), parts in pending.items():
+        attr = structure.attributes[code]
+        try:
+            set_value(values, code, locale, scope, _combined(attr, parts))
+        except ValueError as exc:
+            problems.append(Problem(file, str(exc), row, column_name(code, locale, scope)))
+    record.values = values
+    record.present = frozenset(present)
+    return record
+
+
+def _system_cell(record: ProductRecord, name: str, cell: str, id_column: str,
+                 structure: Structure, present: set[str]) -> None:
+    value = cell.strip()
+    if name == id_column:
+        if not value:
+            raise ValueError(f"the {name} is empty")
+        if value != cell:
+            raise ValueError(f"the {name} has leading or trailing spaces")
+        record.sku = value
+        return
+    if name in ("sku", "code"):
+        raise ValueError("a file has either 'sku' (products) or 'code' (models), not both")
+    present.add(name)
+    if name == "family":
+        if value and value not in structure.families:
+            raise ValueError(f"unknown family {value!r}")
+        record.family = value or None
+    elif name == "parent":
+        record.parent = value or None
+    elif name == "enabled":
+        record.enabled = boolean_value(value) if value else True
+    elif name == "categories":
+        codes = [c.strip() for c in value.split(",") if c.strip()]
+        unknown = [c for c in codes if c not in structure.categories]
+        if unknown:
+            raise ValueError(f"unknown categor{'y' if len(unknown) == 1 else 'ies'} "
+                             f"{', '.join(map(repr, unknown))}")
+        record.categories = codes
+
+
+def _combined(attr: Any, parts: dict[str, str]) -> Any:
+    if attr.type == "price":
+        prices = [{"amount": amount_value(attr, amount, what=f"price in {currency}"),
+                   "currency": currency_code(currency)}
+                  for currency, amount in sorted(parts.items()) if amount]
+        return prices or None
+    amount, unit = parts.get("amount", ""), parts.get("unit", "")
+    if not amount:
+        if unit:
+            raise ValueError("a unit without an amount")
+        return None
+    return {"amount": amount_value(attr, amount, what="amount"),
+            "unit": metric_unit(attr, unit or attr.default_unit)}
+
+
+def write_records(out: TextIO, records: Iterable[ProductRecord], columns: list[str],
+                  id_column: str, text_of: TextOf) -> int:
+    """Write records as CSV with the given value columns; returns the number of rows."""
+    writer = csv.writer(out, delimiter=DELIMITER, lineterminator="\n")
+    system = [id_column, "family", "parent", "categories", "enabled"]
+    writer.writerow(system + columns)
+    index = {name: i for i, name in enumerate(columns)}
+    count = 0
+    for record in records:
+        row = [""] * len(columns)
+        for code, entries in record.values.items():
+            for entry in entries:
+                for name, text in _cells(code, entry, text_of):
+                    if name in index:
+                        row[index[name]] = text
+        writer.writerow([record.sku, record.family or "", record.parent or "",
+                         ",".join(record.categories), "1" if record.enabled else "0", *row])
+        count += 1
+    return count
+
+
+def value_columns(code: str, entry: dict[str, Any]) -> list[str]:
+    """The CSV column names one stored value occupies."""
+    return [name for name, _ in _cells(code, entry, lambda _code, item: str(item))]
+
+
+def _cells(code: str, entry: dict[str, Any], text_of: TextOf) -> list[tuple[str, str]]:
+    locale, scope, data = entry["locale"], entry["scope"], entry["data"]
+    if isinstance(data, dict) and "unit" in data:
+        return [(column_name(code, locale, scope), data["amount"]),
+                (column_name(code, locale, scope, "unit"), data["unit"])]
+    if isinstance(data, list) and data and isinstance(data[0], dict):
+        return [(column_name(code, locale, scope, p["currency"]), p["amount"]) for p in data]
+    name = column_name(code, locale, scope)
+    if isinstance(data, bool):
+        return [(name, "1" if data else "0")]
+    if isinstance(data, list):
+        return [(name, ",".join(text_of(code, d) for d in data))]
+    return [(name, text_of(code, data))]

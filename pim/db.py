@@ -1,0 +1,60 @@
+"""Database engines: a SQLite file by default, PostgreSQL by URL."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlmodel import SQLModel, create_engine
+
+from pim import model  # noqa: F401  (registers the tables)
+from pim.errors import ConfigError
+
+DEFAULT_DB = "vitrina.db"
+
+
+def database_url(db: str | os.PathLike[str] | None = None) -> str:
+    """The SQLAlchemy URL for ``db``: a URL, a SQLite file path, or ``$VITRINA_DB``."""
+    raw = str(db) if db is not None else os.environ.get("VITRINA_DB") or DEFAULT_DB
+    if "://" not in raw:
+        return f"sqlite:///{Path(raw).expanduser().resolve()}"
+    if raw.startswith(("postgres://", "postgresql://")):
+        raw = "postgresql+psycopg://" + raw.split("://", 1)[1]
+    try:
+        make_url(raw)
+    except ArgumentError as exc:
+        raise ConfigError("db", f"not a database URL: {exc}") from None
+    return raw
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` with the tables created."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    elif url.startswith("postgresql"):
+        engine = create_engine(url, pool_pre_ping=True)
+    else:
+        raise ConfigError("db", f"unsupported database {url.split(':', 1)[0]!r}; "
+                          "use a SQLite path or a postgresql:// URL")
+    try:
+        SQLModel.metadata.create_all(engine)
+    except Exception as exc:  # driver errors differ per backend; name the database
+        raise ConfigError("db", f"cannot open {engine.url.render_as_string(hide_password=True)}: "
+                          f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
+    return engine

@@ -1,0 +1,74 @@
+"""Database tables (SQLModel), on SQLite or PostgreSQL.
+
+Product values live in one JSON column per product, in the shape of Akeneo's REST documents
+(``{"name": [{"locale": "en_US", "scope": null, "data": "…"}]}``): the README's design section
+gives the measurements that chose this over entity-attribute-value rows. Structure items
+(attributes, families, …) are stored as their validated definitions, keyed by code.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+JSONColumn = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class StructureItem(SQLModel, table=True):
+    """One definition of the structure: a locale, attribute, family, category or channel."""
+
+    __tablename__ = "structure_item"
+
+    kind: str = Field(primary_key=True, max_length=16)
+    code: str = Field(primary_key=True, max_length=100)
+    position: int = 0
+    spec: dict[str, Any] = Field(sa_column=Column(JSONColumn, nullable=False))
+
+
+class Setting(SQLModel, table=True):
+    """A catalogue-wide setting of the structure (default locale, audiences, roles)."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: Any = Field(sa_column=Column(JSONColumn, nullable=True))
+
+
+class Product(SQLModel, table=True):
+    """A product or a product model (``kind="model"``) and its values.
+
+    Variants name their product model in ``parent`` and inherit its values.
+    """
+
+    __table_args__ = (Index("ix_product_parent", "parent"), Index("ix_product_family", "family"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    sku: str = Field(max_length=255, unique=True, index=True)
+    kind: str = Field(default="product", max_length=8)
+    family: str | None = Field(default=None, max_length=100)
+    parent: str | None = Field(default=None, max_length=255)
+    enabled: bool = True
+    categories: list[str] = Field(default_factory=list, sa_column=Column(JSONColumn, nullable=False))
+    values: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONColumn, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True)))
+
+
+class MediaAsset(SQLModel, table=True):
+    """A media file stored by content hash; ``key`` is ``<sha256>.<ext>``."""
+
+    __tablename__ = "media_asset"
+
+    key: str = Field(primary_key=True, max_length=80)
+    filename: str = Field(max_length=255)
+    mime: str = Field(max_length=100)
+    width: int | None = None
+    height: int | None = None
+    bytes: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True)))

@@ -1,0 +1,365 @@
+"""Resolution: a product's stored values → an immutable :class:`ProductView` for a context.
+
+Pure functions of (product, its ancestors, structure, context, media facts): no database, no
+files. A :class:`Resolver` prepares everything that depends only on the context (fallback
+chain, labels, currency, visible attributes) once, so resolving many products is cheap.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import nh3
+from slugify import slugify
+
+from pim.errors import ResolutionError
+from pim.formatting import (
+    format_boolean,
+    format_date,
+    format_measure,
+    format_money,
+    format_number,
+    format_validity,
+)
+from pim.media import DERIVATIVE_SIZES, derivative_size
+from pim.records import ProductRecord, Values
+from pim.structure import AttributeDef, Structure
+from pim.view import (
+    AttributeValue,
+    Availability,
+    CategoryPath,
+    Derivative,
+    ImageView,
+    Money,
+    ProductView,
+    ResolutionContext,
+    SalePrice,
+)
+
+RICH_TEXT_TAGS = {"p", "br", "strong", "em", "b", "i", "u", "ul", "ol", "li", "h3", "h4",
+                  "table", "thead", "tbody", "tr", "th", "td", "a", "span", "sub", "sup"}
+_SPACES = re.compile(r"\s+")
+_BLANK_LINES = re.compile(r"\n\s*\n")
+CORE_ROLES = ("name", "description", "price", "sale_price", "sale_start", "sale_end",
+              "availability")
+
+
+@dataclass(frozen=True, slots=True)
+class MediaInfo:
+    """What resolution needs to know of a stored media file."""
+
+    key: str
+    mime: str
+    width: int | None
+    height: int | None
+
+
+def sanitize_html(text: str) -> str:
+    """Rich text reduced to safe formatting tags; scripts, handlers and odd links removed."""
+    return nh3.clean(text, tags=RICH_TEXT_TAGS, attributes={"a": {"href", "title"}},
+                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")
+
+
+def html_to_text(fragment: str) -> str:
+    """Plain text of an HTML fragment, whitespace collapsed."""
+    stripped = nh3.clean(re.sub(r"<(br|/p|/li|/h\d)\s*/?>", " ", fragment), tags=set())
+    return _SPACES.sub(" ", html.unescape(stripped)).strip()
+
+
+def text_to_html(text: str) -> str:
+    """Plain text as escaped HTML paragraphs."""
+    paragraphs = [p.strip() for p in _BLANK_LINES.split(text.strip()) if p.strip()]
+    return "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
+
+
+def product_slug(name: str, sku: str) -> str:
+    """A URL slug from a localized name, transliterated (``Пылесос`` → ``pylesos``)."""
+    return slugify(name, max_length=80, word_boundary=True) or slugify(sku) or "product"
+
+
+def inherited(product: ProductRecord, ancestors: Sequence[ProductRecord]) -> Values:
+    """Values of a variant: its ancestors' (root first) overridden by its own."""
+    if not ancestors:
+        return product.values
+    merged: Values = {}
+    for record in (*reversed(ancestors), product):
+        merged.update(record.values)
+    return merged
+
+
+class Resolver:
+    """Resolves products for one context; build once, call :meth:`resolve` many times."""
+
+    def __init__(self, structure: Structure, ctx: ResolutionContext) -> None:
+        channel = structure.channels.get(ctx.channel)
+        if channel is None:
+            raise ResolutionError(f"unknown channel {ctx.channel!r}; known: "
+                                  f"{', '.join(structure.channels) or 'none'}")
+        if ctx.locale not in structure.locales:
+            raise ResolutionError(f"unknown locale {ctx.locale!r}; known: "
+                                  f"{', '.join(structure.locales)}")
+        audience = ctx.audience or channel.audience
+        if audience not in structure.audiences:
+            raise ResolutionError(f"unknown audience {audience!r}; known: "
+                                  f"{', '.join(structure.audiences)}")
+        self.structure, self.ctx, self.channel = structure, ctx, channel
+        self.audience = audience
+        self.locale = ctx.locale
+        self.chain = structure.fallback_chain(ctx.locale)
+        self.currency = channel.currency_for(ctx.locale)
+        self.today = ctx.moment.astimezone(ZoneInfo(channel.timezone)).date()
+        self.roles = structure.roles
+        core = {getattr(self.roles, r) for r in CORE_ROLES} | set(self.roles.images)
+        self._visible: dict[str | None, tuple[AttributeDef, ...]] = {}
+        for code, fam in structure.families.items():
+            self._visible[code] = tuple(
+                structure.attributes[a] for a in fam.attributes
+                if a not in core and self._audience_sees(structure.attributes[a]))
+        self._visible[None] = ()
+        self._labels = {code: self._label(attr.labels, code)
+                        for code, attr in structure.attributes.items()}
+        self._options = {(code, o.code): self._label(o.labels, o.code)
+                         for code, attr in structure.attributes.items() for o in attr.options}
+        self._categories: dict[str, CategoryPath] = {}
+        for code in structure.categories:
+            path = structure.category_path(code)
+            if path and path[0].code == channel.category_tree:
+                self._categories[code] = CategoryPath(
+                    tuple(c.code for c in path), tuple(self._label(c.labels, c.code) for c in path))
+        self._family_labels = {code: self._label(f.labels, code)
+                               for code, f in structure.families.items()}
+
+    def _audience_sees(self, attr: AttributeDef) -> bool:
+        return not attr.audiences or self.audience in attr.audiences
+
+    def _label(self, labels: Mapping[str, str], default: str) -> str:
+        for loc in self.chain:
+            if labels.get(loc):
+                return labels[loc]
+        return default
+
+    def lookup(self, values: Values, attr: AttributeDef | None) -> tuple[Any, str | None]:
+        """The data of ``attr`` for this context, following the locale fallback chain.
+
+        Returns ``(data, locale it came from)``; ``(None, None)`` when there is none.
+        """
+        if attr is None:
+            return None, None
+        entries = values.get(attr.code)
+        if not entries:
+            return None, None
+        scope = self.channel.code if attr.scopable else None
+        if not attr.localizable:
+            for e in entries:
+                if e["scope"] == scope and e["locale"] is None:
+                    return e["data"], None
+            return None, None
+        for loc in self.chain:
+            for e in entries:
+                if e["locale"] == loc and e["scope"] == scope:
+                    return e["data"], loc
+        return None, None
+
+    def _role(self, values: Values, role: str | None,
+              sources: dict[str, str]) -> Any:
+        if role is None:
+            return None
+        data, source = self.lookup(values, self.structure.attributes.get(role))
+        if source is not None:
+            sources[role] = source
+        return data
+
+    def missing(self, family_code: str | None, values: Values) -> tuple[str, ...]:
+        """Required attributes of a family (and the name) with no value in this context."""
+        family = self.structure.families.get(family_code or "")
+        required = family.requirements.get(self.channel.code, ()) if family else ()
+        attrs = self.structure.attributes
+        wanted = dict.fromkeys((self.roles.name, *required))
+        return tuple(code for code in wanted if code != "sku"
+                     and self.lookup(values, attrs.get(code))[0] in (None, "", []))
+
+    def resolve(self, product: ProductRecord, ancestors: Sequence[ProductRecord] = (),
+                media: Mapping[str, MediaInfo] | None = None) -> ProductView:
+        """The view of ``product`` (a variant's ``ancestors``: parent first)."""
+        values = inherited(product, ancestors)
+        sources: dict[str, str] = {}
+        roles = self.roles
+        name = self._role(values, roles.name, sources) or product.sku
+        description = self._role(values, roles.description, sources) or ""
+        desc_attr = self.structure.attributes.get(roles.description or "")
+        if desc_attr is not None and desc_attr.wysiwyg:
+            description_html = sanitize_html(description)
+            description_text = html_to_text(description_html)
+        else:
+            description_html = text_to_html(description)
+            description_text = _SPACES.sub(" ", description).strip()
+        family = product.family or next((a.family for a in ancestors if a.family), None)
+        visible = self._visible.get(family, ())
+        attributes = tuple(v for v in (self._attribute(values, a, sources) for a in visible) if v)
+        fam = self.structure.families.get(family or "")
+        axes = tuple(v for v in (self._attribute(values, self.structure.attributes[a], sources)
+                                 for a in (fam.variant_axes if fam and ancestors else ())) if v)
+        categories = self._category_paths(product, ancestors)
+        weight_attr = self.structure.attributes.get(roles.weight or "")
+        return ProductView(
+            sku=product.sku,
+            slug=product_slug(name, product.sku),
+            channel=self.channel.code,
+            locale=self.locale,
+            audience=self.audience,
+            moment=self.ctx.moment,
+            name=name,
+            description_html=description_html,
+            description_text=description_text,
+            family=family,
+            family_label=self._family_labels.get(family or ""),
+            group=ancestors[0].sku if ancestors else None,
+            axes=axes,
+            price=self._money(self._role(values, roles.price, sources)),
+            sale=self._sale(values, sources),
+            availability=self._availability(values, sources),
+            brand=_text(self._option_or_text(values, roles.brand, sources)),
+            gtin=_text(self._role(values, roles.gtin, sources)),
+            mpn=_text(self._role(values, roles.mpn, sources)),
+            weight=self._attribute(values, weight_attr, sources) if weight_attr else None,
+            images=self._images(values, name, media or {}),
+            attributes=attributes,
+            categories=categories,
+            sources=MappingProxyType(sources),
+            missing=(missing := self.missing(family, values)),
+            complete=not missing,
+            enabled=product.enabled and all(a.enabled for a in ancestors),
+        )
+
+    def _money(self, prices: Any) -> Money | None:
+        if not prices or self.currency is None:
+            return None
+        for price in prices:
+            if price["currency"] == self.currency:
+                amount = Decimal(price["amount"])
+                return Money(amount, self.currency, format_money(amount, self.currency,
+                                                                  self.locale))
+        return None
+
+    def _sale(self, values: Values, sources: dict[str, str]) -> SalePrice | None:
+        money = self._money(self._role(values, self.roles.sale_price, sources))
+        if money is None:
+            return None
+        start = _date(self._role(values, self.roles.sale_start, sources))
+        end = _date(self._role(values, self.roles.sale_end, sources))
+        if (start is not None and self.today < start) or (end is not None and self.today > end):
+            return None
+        return SalePrice(money, start, end, format_validity(start, end, self.locale))
+
+    def _availability(self, values: Values, sources: dict[str, str]) -> Availability | None:
+        code = self._role(values, self.roles.availability, sources)
+        if not isinstance(code, str):
+            return None
+        return Availability(code, self._options.get((self.roles.availability or "", code), code))
+
+    def _option_or_text(self, values: Values, role: str | None, sources: dict[str, str]) -> Any:
+        data = self._role(values, role, sources)
+        attr = self.structure.attributes.get(role or "")
+        if attr is not None and attr.type == "simpleselect" and isinstance(data, str):
+            return self._options.get((attr.code, data), data)
+        return data
+
+    def _attribute(self, values: Values, attr: AttributeDef,
+                   sources: dict[str, str]) -> AttributeValue | None:
+        data, source = self.lookup(values, attr)
+        if data is None or data == "" or data == []:
+            return None
+        if source is not None:
+            sources[attr.code] = source
+        value, formatted, unit = self._format(attr, data)
+        return AttributeValue(attr.code, self._labels[attr.code], attr.type, value, formatted,
+                              unit, attr.group, source)
+
+    def _format(self, attr: AttributeDef, data: Any) -> tuple[Any, str, str | None]:
+        kind, loc = attr.type, self.locale
+        if kind == "number":
+            number = Decimal(data)
+            return number, format_number(number, loc), None
+        if kind == "metric":
+            amount = Decimal(data["amount"])
+            return amount, format_measure(amount, data["unit"], loc), data["unit"]
+        if kind == "boolean":
+            return bool(data), format_boolean(bool(data), loc), None
+        if kind == "date":
+            day = date.fromisoformat(data)
+            return day, format_date(day, loc), None
+        if kind == "simpleselect":
+            return data, self._options.get((attr.code, data), data), None
+        if kind == "multiselect":
+            labels = [self._options.get((attr.code, c), c) for c in data]
+            return tuple(data), ", ".join(labels), None
+        if kind == "price":
+            money = self._money(data)
+            return (money.amount, money.formatted, money.currency) if money else (None, "", None)
+        if kind in ("reference", "gallery"):
+            return tuple(data), ", ".join(data), None
+        if kind == "textarea" and attr.wysiwyg:
+            clean = sanitize_html(data)
+            return clean, html_to_text(clean), None
+        return data, str(data), None
+
+    def _category_paths(self, product: ProductRecord,
+                        ancestors: Sequence[ProductRecord]) -> tuple[CategoryPath, ...]:
+        codes = dict.fromkeys(c for r in (*reversed(ancestors), product) for c in r.categories)
+        return tuple(self._categories[c] for c in codes if c in self._categories)
+
+    def _images(self, values: Values, alt: str, media: Mapping[str, MediaInfo]
+                ) -> tuple[ImageView, ...]:
+        keys: list[str] = []
+        for code in self.roles.images:
+            data, _ = self.lookup(values, self.structure.attributes.get(code))
+            if isinstance(data, str):
+                keys.append(data)
+            elif isinstance(data, list):
+                keys.extend(data)
+        images = []
+        for key in dict.fromkeys(keys):
+            info = media.get(key)
+            if info is None or info.width is None or info.height is None:
+                continue
+            derivatives = tuple(
+                Derivative(name, f"derivatives/{name}/{key}",
+                           *derivative_size(info.width, info.height, side))
+                for name, side in DERIVATIVE_SIZES.items())
+            images.append(ImageView(key, f"{key[:2]}/{key}", info.mime, info.width, info.height,
+                                    alt, derivatives))
+        return tuple(images)
+
+
+def _date(data: Any) -> date | None:
+    return date.fromisoformat(data) if isinstance(data, str) else None
+
+
+def _text(data: Any) -> str | None:
+    return str(data) if data not in (None, "") else None
+
+
+def resolve_product(product: ProductRecord, structure: Structure, ctx: ResolutionContext, *,
+                    ancestors: Sequence[ProductRecord] = (),
+                    media: Mapping[str, MediaInfo] | None = None) -> ProductView:
+    """Resolve one product for ``ctx``; for many products build one :class:`Resolver`."""
+    return Resolver(structure, ctx).resolve(product, ancestors, media)
+
+
+def media_keys(records: Iterable[ProductRecord], structure: Structure) -> set[str]:
+    """Media keys referenced by the image roles of ``records``."""
+    keys: set[str] = set()
+    for record in records:
+        for code in structure.roles.images:
+            for entry in record.values.get(code, ()):
+                data = entry["data"]
+                keys.update(data if isinstance(data, list) else [data])
+    return keys

@@ -1,0 +1,323 @@
+"""The catalogue's structure: locales, attributes, families, categories and channels.
+
+A structure is plain data (frozen pydantic models), loaded from a YAML or JSON file, stored in
+the database and merged by code. Resolution and import only read it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pim.errors import CatalogueImportError, Problem
+
+AttributeType = Literal[
+    "identifier",
+    "text",
+    "textarea",
+    "number",
+    "boolean",
+    "date",
+    "simpleselect",
+    "multiselect",
+    "price",
+    "metric",
+    "image",
+    "gallery",
+    "file",
+    "reference",
+]
+MEDIA_TYPES = frozenset({"image", "gallery", "file"})
+CODE_PATTERN = r"^[A-Za-z0-9_]+$"
+LOCALE_PATTERN = r"^[a-z]{2,3}(_[A-Z][a-z]{3})?_[A-Z]{2}$"
+
+Labels = dict[str, str]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class OptionDef(_Frozen):
+    """One choice of a simple or multi select attribute."""
+
+    code: str = Field(pattern=CODE_PATTERN)
+    labels: Labels = {}
+
+
+class AttributeDef(_Frozen):
+    """An attribute, as Akeneo users know it: a type, labels, and where it varies."""
+
+    code: str = Field(pattern=CODE_PATTERN)
+    type: AttributeType
+    labels: Labels = {}
+    group: str | None = None
+    localizable: bool = False
+    scopable: bool = False
+    audiences: tuple[str, ...] = ()
+    """Audiences that see this attribute; empty means everyone."""
+    wysiwyg: bool = False
+    max_characters: int | None = Field(default=None, gt=0)
+    decimals: int | None = Field(default=None, ge=0)
+    """Maximum decimal places of a number, price or metric; None means any."""
+    negative_allowed: bool = False
+    min: Decimal | None = None
+    max: Decimal | None = None
+    default_unit: str | None = None
+    units: tuple[str, ...] = ()
+    """Units accepted for a metric; empty means any known unit."""
+    options: tuple[OptionDef, ...] = ()
+    unique: bool = False
+
+    def label(self, locale: str) -> str:
+        """The label in ``locale``, falling back to the code."""
+        return self.labels.get(locale) or self.code
+
+
+class FamilyDef(_Frozen):
+    """A set of attributes shared by a kind of product, with requirements per channel."""
+
+    code: str = Field(pattern=CODE_PATTERN)
+    labels: Labels = {}
+    attributes: tuple[str, ...] = ()
+    requirements: dict[str, tuple[str, ...]] = {}
+    """Channel code → attributes that must have a value for the product to be complete."""
+    variant_axes: tuple[str, ...] = ()
+    """Attributes whose values distinguish the variants of a product model."""
+    attribute_as_label: str | None = None
+    attribute_as_image: str | None = None
+
+
+class CategoryDef(_Frozen):
+    """A node in a category tree; a category without parent is the root of a tree."""
+
+    code: str = Field(pattern=CODE_PATTERN)
+    parent: str | None = None
+    labels: Labels = {}
+
+
+class ChannelDef(_Frozen):
+    """A catalogue channel (Akeneo's "scope"): where and to whom the catalogue is shown."""
+
+    code: str = Field(pattern=CODE_PATTERN)
+    labels: Labels = {}
+    locales: tuple[str, ...]
+    currencies: dict[str, str]
+    """Locale → currency code; the key ``"*"`` gives the default."""
+    category_tree: str
+    audience: str = "customer"
+    base_url: str = "https://shop.example.com"
+    timezone: str = "UTC"
+
+    def currency_for(self, locale: str) -> str | None:
+        """The currency shown to ``locale`` on this channel."""
+        return self.currencies.get(locale) or self.currencies.get("*")
+
+
+class LocaleDef(_Frozen):
+    """A catalogue locale and the locales to fall back to, in order."""
+
+    code: str = Field(pattern=LOCALE_PATTERN)
+    fallback: tuple[str, ...] = ()
+
+
+class Roles(_Frozen):
+    """Which attributes play the parts every channel needs (name, price, images…)."""
+
+    name: str = "name"
+    description: str | None = "description"
+    price: str | None = "price"
+    sale_price: str | None = "sale_price"
+    sale_start: str | None = "sale_start"
+    sale_end: str | None = "sale_end"
+    availability: str | None = "availability"
+    images: tuple[str, ...] = ("image",)
+    brand: str | None = "brand"
+    gtin: str | None = "gtin"
+    mpn: str | None = None
+    weight: str | None = "weight"
+    unit_price_measure: str | None = None
+
+    def codes(self) -> list[str]:
+        """Every attribute code named by a role."""
+        single = [
+            self.name, self.description, self.price, self.sale_price, self.sale_start,
+            self.sale_end, self.availability, self.brand, self.gtin, self.mpn, self.weight,
+            self.unit_price_measure,
+        ]
+        return [c for c in single if c] + list(self.images)
+
+
+class Structure(_Frozen):
+    """The whole structure of a catalogue."""
+
+    default_locale: str = "en_US"
+    audiences: tuple[str, ...] = ("customer", "technician", "seller")
+    locales: dict[str, LocaleDef] = {}
+    roles: Roles = Roles()
+    attributes: dict[str, AttributeDef] = {}
+    families: dict[str, FamilyDef] = {}
+    categories: dict[str, CategoryDef] = {}
+    channels: dict[str, ChannelDef] = {}
+
+    @field_validator("locales", "attributes", "families", "categories", "channels", mode="before")
+    @classmethod
+    def _codes_from_keys(cls, value: Any) -> Any:
+        """Allow ``{code: {...}}`` maps in files: the key becomes the item's code."""
+        if isinstance(value, Mapping):
+            return {
+                k: ({"code": k, **v} if isinstance(v, Mapping) else v if v is not None else {"code": k})
+                for k, v in value.items()
+            }
+        return value
+
+    def fallback_chain(self, locale: str) -> tuple[str, ...]:
+        """``locale`` followed by its fallbacks, then the default locale, without repeats."""
+        chain: list[str] = [locale]
+        definition = self.locales.get(locale)
+        for candidate in (*(definition.fallback if definition else ()), self.default_locale):
+            if candidate not in chain:
+                chain.append(candidate)
+        return tuple(chain)
+
+    def category_path(self, code: str) -> list[CategoryDef]:
+        """Categories from the tree's root down to ``code``."""
+        path: list[CategoryDef] = []
+        seen: set[str] = set()
+        current: str | None = code
+        while current is not None and current not in seen and current in self.categories:
+            seen.add(current)
+            node = self.categories[current]
+            path.append(node)
+            current = node.parent
+        return path[::-1]
+
+    def tree_of(self, code: str) -> str | None:
+        """Code of the root of the tree holding category ``code``."""
+        path = self.category_path(code)
+        return path[0].code if path else None
+
+    def merged(self, other: Structure, fields_set: Iterable[str]) -> Structure:
+        """This structure updated by ``other``: items merge by code, settings are replaced."""
+        data = self.model_dump()
+        incoming = other.model_dump()
+        for key in fields_set:
+            if key in ("locales", "attributes", "families", "categories", "channels"):
+                data[key] = {**data[key], **incoming[key]}
+            else:
+                data[key] = incoming[key]
+        return Structure.model_validate(data)
+
+    def problems(self) -> list[tuple[str, str]]:
+        """Broken references inside the structure, as ``(key, message)`` pairs."""
+        out: list[tuple[str, str]] = []
+        locales = set(self.locales)
+        if self.default_locale not in locales:
+            out.append(("default_locale", f"unknown locale {self.default_locale!r}"))
+        for code, loc in self.locales.items():
+            out += [(f"locales.{code}.fallback", f"unknown locale {f!r}")
+                    for f in loc.fallback if f not in locales]
+        for code, attr in self.attributes.items():
+            key = f"attributes.{code}"
+            out += [(f"{key}.audiences", f"unknown audience {a!r}, expected one of "
+                     f"{', '.join(self.audiences)}") for a in attr.audiences if a not in self.audiences]
+            if attr.type in ("simpleselect", "multiselect") and not attr.options:
+                out.append((f"{key}.options", "a select attribute needs at least one option"))
+            if attr.type == "metric":
+                from pim.units import UNITS
+
+                for unit in (*attr.units, *([attr.default_unit] if attr.default_unit else [])):
+                    if unit not in UNITS:
+                        out.append((f"{key}.units", f"unknown unit {unit!r}"))
+                if not attr.default_unit:
+                    out.append((f"{key}.default_unit", "a metric attribute needs a default unit"))
+        for code, fam in self.families.items():
+            key = f"families.{code}"
+            out += [(f"{key}.attributes", f"unknown attribute {a!r}")
+                    for a in fam.attributes if a not in self.attributes]
+            for channel, required in fam.requirements.items():
+                if channel not in self.channels:
+                    out.append((f"{key}.requirements.{channel}", f"unknown channel {channel!r}"))
+                out += [(f"{key}.requirements.{channel}", f"{a!r} is not an attribute of the family")
+                        for a in required if a not in fam.attributes and a != "sku"]
+            for axis in fam.variant_axes:
+                attr = self.attributes.get(axis)
+                if axis not in fam.attributes or attr is None:
+                    out.append((f"{key}.variant_axes", f"{axis!r} is not an attribute of the family"))
+                elif attr.type not in ("simpleselect", "boolean", "metric", "text"):
+                    out.append((f"{key}.variant_axes", f"{axis!r} is a {attr.type}; axes must be "
+                                "simpleselect, boolean, metric or text"))
+                elif attr.localizable or attr.scopable:
+                    out.append((f"{key}.variant_axes", f"{axis!r} must be neither localizable "
+                                "nor scopable"))
+        for code, cat in self.categories.items():
+            if cat.parent is not None and cat.parent not in self.categories:
+                out.append((f"categories.{code}.parent", f"unknown category {cat.parent!r}"))
+            elif self.category_path(code)[0].parent is not None:
+                out.append((f"categories.{code}.parent", "the parents form a cycle"))
+        for code, ch in self.channels.items():
+            key = f"channels.{code}"
+            out += [(f"{key}.locales", f"unknown locale {loc!r}") for loc in ch.locales
+                    if loc not in locales]
+            if ch.category_tree not in self.categories or self.categories[ch.category_tree].parent:
+                out.append((f"{key}.category_tree", f"{ch.category_tree!r} is not a category tree "
+                            "(a category without parent)"))
+            if ch.audience not in self.audiences:
+                out.append((f"{key}.audience", f"unknown audience {ch.audience!r}"))
+            for loc in ch.locales:
+                if ch.currency_for(loc) is None:
+                    out.append((f"{key}.currencies", f"no currency for locale {loc!r} "
+                                "(add it or a '*' default)"))
+        roles = self.roles
+        for role, code in roles.model_dump().items():
+            for c in code if isinstance(code, list | tuple) else [code]:
+                if c and c not in self.attributes:
+                    out.append((f"roles.{role}", f"unknown attribute {c!r}"))
+        return out
+
+
+def read_structure_file(path: Path) -> tuple[Structure, set[str]]:
+    """Parse and validate a structure file (``.yaml``, ``.yml`` or ``.json``).
+
+    Returns the structure and the top-level keys the file sets (so merging leaves the others).
+    Raises :class:`CatalogueImportError` naming the file and the key of every problem.
+    """
+    name = str(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CatalogueImportError([Problem(name, f"invalid UTF-8 at byte {exc.start}")]) from None
+    except OSError as exc:
+        raise CatalogueImportError([Problem(name, f"cannot read: {exc.strerror}")]) from None
+    try:
+        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        row = mark.line + 1 if mark is not None else getattr(exc, "lineno", None)
+        raise CatalogueImportError([Problem(name, f"not valid {path.suffix[1:].upper()}: "
+                                            f"{getattr(exc, 'problem', None) or exc}", row)]) from None
+    if not isinstance(raw, dict):
+        raise CatalogueImportError([Problem(name, "expected a mapping at the top level")])
+    try:
+        structure = Structure.model_validate(raw)
+    except ValidationError as exc:
+        raise CatalogueImportError([
+            Problem(name, f"{err['msg']}", column=".".join(str(p) for p in err["loc"]))
+            for err in exc.errors()
+        ]) from None
+    return structure, set(raw)
+
+
+def dump_structure(structure: Structure) -> dict[str, Any]:
+    """The structure as plain data for a YAML or JSON file (codes become map keys)."""
+    data = structure.model_dump(mode="json", exclude_defaults=False)
+    for section in ("locales", "attributes", "families", "categories", "channels"):
+        data[section] = {code: {k: v for k, v in item.items() if k != "code"}
+                         for code, item in data[section].items()}
+    return data

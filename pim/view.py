@@ -1,0 +1,192 @@
+"""``ProductView``: everything a channel may show of one product in one context, resolved.
+
+Views are immutable. Channels read them and nothing else, so a price or a name cannot
+differ between channels for the same product, locale and moment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ResolutionContext:
+    """Who sees the catalogue, where and when: a catalogue channel, a locale, an audience."""
+
+    channel: str
+    locale: str
+    audience: str | None = None
+    """None means the channel's own audience."""
+    moment: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __post_init__(self) -> None:
+        if self.moment.tzinfo is None:
+            object.__setattr__(self, "moment", self.moment.replace(tzinfo=UTC))
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An amount in a currency and its formatted string for the view's locale."""
+
+    amount: Decimal
+    currency: str
+    formatted: str
+
+
+@dataclass(frozen=True, slots=True)
+class SalePrice:
+    """A sale price valid at the view's moment, with its validity window."""
+
+    price: Money
+    start: date | None
+    end: date | None
+    validity: str
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    """Availability code (``in_stock``, ``out_of_stock``, ``preorder``, ``backorder``) and label."""
+
+    code: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Derivative:
+    """A resized copy of an image; ``path`` is relative to the media root."""
+
+    name: str
+    path: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImageView:
+    """An image: original (``path`` relative to the media root) and its derivatives."""
+
+    key: str
+    path: str
+    mime: str
+    width: int
+    height: int
+    alt: str
+    derivatives: tuple[Derivative, ...] = ()
+
+    def derivative(self, name: str) -> Derivative:
+        """The derivative called ``name`` (``thumb``, ``medium``, ``large``)."""
+        for d in self.derivatives:
+            if d.name == name:
+                return d
+        raise KeyError(name)
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeValue:
+    """One attribute as shown: label, raw value, formatted value, unit and source locale."""
+
+    code: str
+    label: str
+    type: str
+    value: Any
+    formatted: str
+    unit: str | None = None
+    group: str | None = None
+    source_locale: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryPath:
+    """A category and its ancestors from the tree's root, with localized labels."""
+
+    codes: tuple[str, ...]
+    labels: tuple[str, ...]
+
+    @property
+    def code(self) -> str:
+        """The category itself."""
+        return self.codes[-1]
+
+    @property
+    def label(self) -> str:
+        """The category's own label."""
+        return self.labels[-1]
+
+    def text(self, separator: str = " > ") -> str:
+        """The path as text, root excluded: ``Audio > Headphones``."""
+        return separator.join(self.labels[1:] or self.labels)
+
+
+@dataclass(frozen=True, slots=True)
+class ProductView:
+    """A product resolved for a :class:`ResolutionContext`."""
+
+    sku: str
+    slug: str
+    channel: str
+    locale: str
+    audience: str
+    moment: datetime
+    name: str
+    description_html: str
+    description_text: str
+    family: str | None = None
+    family_label: str | None = None
+    group: str | None = None
+    """The product model this product is a variant of."""
+    axes: tuple[AttributeValue, ...] = ()
+    price: Money | None = None
+    sale: SalePrice | None = None
+    availability: Availability | None = None
+    brand: str | None = None
+    gtin: str | None = None
+    mpn: str | None = None
+    weight: AttributeValue | None = None
+    images: tuple[ImageView, ...] = ()
+    attributes: tuple[AttributeValue, ...] = ()
+    categories: tuple[CategoryPath, ...] = ()
+    sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """Attribute code → locale its value came from, for localizable values."""
+    complete: bool = True
+    missing: tuple[str, ...] = ()
+    enabled: bool = True
+
+    @property
+    def current_price(self) -> Money | None:
+        """What the product costs at the view's moment: the sale price if one is valid."""
+        return self.sale.price if self.sale is not None else self.price
+
+    @property
+    def fallbacks(self) -> dict[str, str]:
+        """Values that came from another locale than the view's own."""
+        return {k: v for k, v in self.sources.items() if v != self.locale}
+
+    def attribute(self, code: str) -> AttributeValue | None:
+        """The visible attribute ``code``, if the product has it."""
+        return next((a for a in self.attributes if a.code == code), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The view as JSON-compatible data."""
+        data = {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        data["current_price"] = _jsonable(self.current_price)
+        return data
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    return value

@@ -1,0 +1,1 @@
+"""Vitrina templates (installed as pim.templates)."""
