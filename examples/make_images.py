@@ -13,8 +13,15 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 SIZE = 800
-COLOURS = {"black": "#2b2b2e", "white": "#f4f4f2", "silver": "#b9bec4", "blue": "#3a6fb0",
-           "red": "#c0392b", "oak": "#c49a6c", "walnut": "#6b4a33"}
+COLOURS = {
+    "black": "#2b2b2e",
+    "white": "#f4f4f2",
+    "silver": "#b9bec4",
+    "blue": "#3a6fb0",
+    "red": "#c0392b",
+    "oak": "#c49a6c",
+    "walnut": "#6b4a33",
+}
 BACKGROUND = "#eef1f4"
 OUTLINE = "#1d2330"
 
@@ -70,8 +77,16 @@ def _headphones(d: ImageDraw.ImageDraw, c: str) -> None:
         d.rounded_rectangle((x, 360, x + 100, 540), 40, fill=c, outline=OUTLINE, width=6)
 
 
-DRAW = {"KT": _kettle, "CF": _coffee, "WM": _washer, "VC": _vacuum, "CH": _chair,
-        "TB": _table, "SH": _shelf, "HP": _headphones}
+DRAW = {
+    "KT": _kettle,
+    "CF": _coffee,
+    "WM": _washer,
+    "VC": _vacuum,
+    "CH": _chair,
+    "TB": _table,
+    "SH": _shelf,
+    "HP": _headphones,
+}
 
 
 def draw(path: Path, sku: str, colour: str) -> None:
@@ -90,7 +105,7 @@ def main(folder: Path) -> int:
     count = 0
     with (folder / "products.csv").open(encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh, delimiter=";"):
-            refs = [row.get("image", "")] + (row.get("gallery") or "").split(",")
+            refs = [row.get("image", ""), *(row.get("gallery") or "").split(",")]
             for ref in filter(None, (r.strip() for r in refs)):
                 draw(folder / ref, row["sku"], row.get("color") or "")
                 count += 1

@@ -27,7 +27,7 @@ from pim.importer import (
     load_structure,
 )
 from pim.media import MediaStore
-from pim.model import MediaAsset, Product
+from pim.model import media_table, product_table
 from pim.records import ProductRecord
 from pim.resolve import MediaInfo, Resolver, media_keys
 from pim.structure import Structure
@@ -35,14 +35,20 @@ from pim.view import ProductView, ResolutionContext
 
 log = logging.getLogger(__name__)
 
-_COLUMNS = (Product.sku, Product.kind, Product.family, Product.parent, Product.enabled,
-            Product.categories, Product.values)
+P = product_table.c
+_COLUMNS = (P.sku, P.kind, P.family, P.parent, P.enabled, P.categories, P["values"])
 
 
 def _record(row: Any) -> ProductRecord:
-    return ProductRecord(sku=row.sku, kind=row.kind, family=row.family, parent=row.parent,
-                         enabled=row.enabled, categories=list(row.categories or ()),
-                         values=row.values or {})
+    return ProductRecord(
+        sku=row.sku,
+        kind=row.kind,
+        family=row.family,
+        parent=row.parent,
+        enabled=row.enabled,
+        categories=list(row.categories or ()),
+        values=row.values or {},
+    )
 
 
 @dataclass
@@ -80,8 +86,12 @@ class Catalogue:
         self._structure: Structure | None = None
 
     @classmethod
-    def open(cls, db: str | os.PathLike[str] | None = None, *,
-             media: str | os.PathLike[str] | None = None) -> Catalogue:
+    def open(
+        cls,
+        db: str | os.PathLike[str] | None = None,
+        *,
+        media: str | os.PathLike[str] | None = None,
+    ) -> Catalogue:
         """Open (creating if needed) the catalogue at ``db``: a SQLite path or a URL.
 
         ``db`` defaults to ``$VITRINA_DB``, then ``vitrina.db``. Media are stored in
@@ -119,22 +129,35 @@ class Catalogue:
                 self._structure = load_structure(conn)
         return self._structure
 
-    def import_file(self, path: str | os.PathLike[str], *, dry_run: bool = False,
-                    progress: Progress | None = None) -> ImportReport:
+    def import_file(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> ImportReport:
         """Import one structure (YAML/JSON) or product (CSV/JSON Lines) file in a transaction."""
         file = Path(path)
         if file.suffix.lower() in STRUCTURE_SUFFIXES:
             report = import_structure(self.engine, file, dry_run=dry_run)
             self._structure = None
             return report
-        return import_products(self.engine, self.structure, self.media, file, dry_run=dry_run,
-                               progress=progress)
+        return import_products(
+            self.engine, self.structure, self.media, file, dry_run=dry_run, progress=progress
+        )
 
-    def import_path(self, path: str | os.PathLike[str], *, dry_run: bool = False,
-                    progress: Progress | None = None) -> list[ImportReport]:
+    def import_path(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> list[ImportReport]:
         """Import a file, or every importable file of a folder in dependency order."""
-        return [self.import_file(f, dry_run=dry_run, progress=progress)
-                for f in import_order(Path(path))]
+        return [
+            self.import_file(f, dry_run=dry_run, progress=progress)
+            for f in import_order(Path(path))
+        ]
 
     def export(self, directory: str | os.PathLike[str], fmt: str = "csv") -> ExportReport:
         """Export structure, product models, products and media into ``directory``."""
@@ -142,16 +165,21 @@ class Catalogue:
 
     # -- queries ------------------------------------------------------------------------
 
-    def records(self, kind: str = "product", batch_size: int = 1000,
-                skus: Sequence[str] | None = None) -> Iterator[ProductRecord]:
+    def records(
+        self, kind: str = "product", batch_size: int = 1000, skus: Sequence[str] | None = None
+    ) -> Iterator[ProductRecord]:
         """Stored records of ``kind`` (``product`` or ``model``) in SKU order, streamed."""
         last = ""
         with self.engine.connect() as conn:
             while True:
-                query = (select(*_COLUMNS).where(Product.kind == kind, Product.sku > last)  # type: ignore[arg-type]
-                         .order_by(Product.sku).limit(batch_size))
+                query = (
+                    select(*_COLUMNS)
+                    .where(P.kind == kind, P.sku > last)
+                    .order_by(P.sku)
+                    .limit(batch_size)
+                )
                 if skus is not None:
-                    query = query.where(Product.sku.in_(list(skus)))  # type: ignore[attr-defined]
+                    query = query.where(P.sku.in_(list(skus)))
                 rows = conn.execute(query).all()
                 if not rows:
                     return
@@ -162,7 +190,7 @@ class Catalogue:
     def product(self, sku: str) -> ProductRecord:
         """One product or product model by SKU."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(*_COLUMNS).where(Product.sku == sku)).first()  # type: ignore[arg-type]
+            row = conn.execute(select(*_COLUMNS).where(P.sku == sku)).first()
         if row is None:
             raise NotFoundError(f"no product with SKU {sku!r}")
         return _record(row)
@@ -170,8 +198,11 @@ class Catalogue:
     def count(self, kind: str = "product") -> int:
         """How many products (or product models) the catalogue holds."""
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(Product)
-                                    .where(Product.kind == kind)).scalar_one())  # type: ignore[arg-type]
+            return int(
+                conn.execute(
+                    select(func.count()).select_from(product_table).where(P.kind == kind)
+                ).scalar_one()
+            )
 
     def ancestors(self, record: ProductRecord) -> list[ProductRecord]:
         """The product models above ``record``, parent first."""
@@ -188,31 +219,50 @@ class Catalogue:
         if not keys:
             return {}
         with self.engine.connect() as conn:
-            rows = conn.execute(select(MediaAsset.key, MediaAsset.mime, MediaAsset.width,  # type: ignore[call-overload]
-                                       MediaAsset.height).where(
-                MediaAsset.key.in_(list(keys)))).all()  # type: ignore[attr-defined]
+            m = media_table.c
+            rows = conn.execute(
+                select(m.key, m.mime, m.width, m.height).where(m.key.in_(list(keys)))
+            ).all()
         return {r.key: MediaInfo(r.key, r.mime, r.width, r.height) for r in rows}
 
     # -- resolution ---------------------------------------------------------------------
 
-    def resolver(self, channel: str, locale: str, audience: str | None = None,
-                 moment: datetime | None = None) -> Resolver:
+    def resolver(
+        self, channel: str, locale: str, audience: str | None = None, moment: datetime | None = None
+    ) -> Resolver:
         """A resolver for one context."""
-        ctx = (ResolutionContext(channel, locale, audience) if moment is None
-               else ResolutionContext(channel, locale, audience, moment))
+        ctx = (
+            ResolutionContext(channel, locale, audience)
+            if moment is None
+            else ResolutionContext(channel, locale, audience, moment)
+        )
         return Resolver(self.structure, ctx)
 
-    def resolve(self, sku: str, channel: str, locale: str, audience: str | None = None,
-                moment: datetime | None = None) -> ProductView:
+    def resolve(
+        self,
+        sku: str,
+        channel: str,
+        locale: str,
+        audience: str | None = None,
+        moment: datetime | None = None,
+    ) -> ProductView:
         """The view of one product for a context."""
         record = self.product(sku)
         resolver = self.resolver(channel, locale, audience, moment)
-        return resolver.resolve(record, self.ancestors(record),
-                                self.media_info(media_keys([record], self.structure)))
+        return resolver.resolve(
+            record, self.ancestors(record), self.media_info(media_keys([record], self.structure))
+        )
 
-    def views(self, channel: str, locale: str, audience: str | None = None,
-              moment: datetime | None = None, *, skus: Sequence[str] | None = None,
-              batch_size: int = 500) -> Iterator[ProductView]:
+    def views(
+        self,
+        channel: str,
+        locale: str,
+        audience: str | None = None,
+        moment: datetime | None = None,
+        *,
+        skus: Sequence[str] | None = None,
+        batch_size: int = 500,
+    ) -> Iterator[ProductView]:
         """Views of every product (not product models) for a context, streamed in SKU order.
 
         Memory stays flat: products are read ``batch_size`` at a time, with their product
@@ -229,8 +279,12 @@ class Catalogue:
         if batch:
             yield from self._resolve_batch(resolver, batch, models)
 
-    def _resolve_batch(self, resolver: Resolver, batch: list[ProductRecord],
-                       models: OrderedDict[str, ProductRecord]) -> Iterator[ProductView]:
+    def _resolve_batch(
+        self,
+        resolver: Resolver,
+        batch: list[ProductRecord],
+        models: OrderedDict[str, ProductRecord],
+    ) -> Iterator[ProductView]:
         wanted = {r.parent for r in batch if r.parent and r.parent not in models}
         while wanted:
             fetched = list(self.records("model", max(len(wanted), 1), sorted(wanted)))
@@ -239,20 +293,23 @@ class Catalogue:
             wanted = {m.parent for m in fetched if m.parent and m.parent not in models}
         while len(models) > 4096:
             models.popitem(last=False)
-        chains = {}
+        chains: dict[str, list[ProductRecord]] = {}
         for r in batch:
-            chain, parent = [], r.parent
-            while parent in models and len(chain) < 8:
+            chain: list[ProductRecord] = []
+            parent = r.parent
+            while parent is not None and parent in models and len(chain) < 8:
                 chain.append(models[parent])
                 parent = models[parent].parent
             chains[r.sku] = chain
-        media = self.media_info(media_keys(
-            [*batch, *(m for c in chains.values() for m in c)], self.structure))
+        media = self.media_info(
+            media_keys([*batch, *(m for c in chains.values() for m in c)], self.structure)
+        )
         for r in batch:
             yield resolver.resolve(r, chains[r.sku], media)
 
-    def completeness(self, channel: str | None = None, locale: str | None = None
-                     ) -> list[CompletenessReport]:
+    def completeness(
+        self, channel: str | None = None, locale: str | None = None
+    ) -> list[CompletenessReport]:
         """Completeness per channel and locale (all of the catalogue's by default)."""
         reports = []
         for ch in self.structure.channels.values():
@@ -278,11 +335,17 @@ class Catalogue:
         """Counts of what the catalogue holds."""
         s = self.structure
         with self.engine.connect() as conn:
-            media = int(conn.execute(select(func.count()).select_from(MediaAsset)).scalar_one())
-        return {"products": self.count("product"), "product models": self.count("model"),
-                "attributes": len(s.attributes), "families": len(s.families),
-                "categories": len(s.categories), "channels": len(s.channels),
-                "locales": len(s.locales), "media": media}
+            media = int(conn.execute(select(func.count()).select_from(media_table)).scalar_one())
+        return {
+            "products": self.count("product"),
+            "product models": self.count("model"),
+            "attributes": len(s.attributes),
+            "families": len(s.families),
+            "categories": len(s.categories),
+            "channels": len(s.channels),
+            "locales": len(s.locales),
+            "media": media,
+        }
 
 
 def import_order(path: Path) -> list[Path]:
@@ -291,8 +354,11 @@ def import_order(path: Path) -> list[Path]:
         return [path]
     if not path.is_dir():
         raise CatalogueImportError([Problem(str(path), "no such file or folder")])
-    files = sorted(p for p in path.iterdir() if p.is_file()
-                   and p.suffix.lower() in STRUCTURE_SUFFIXES + PRODUCT_SUFFIXES)
+    files = sorted(
+        p
+        for p in path.iterdir()
+        if p.is_file() and p.suffix.lower() in STRUCTURE_SUFFIXES + PRODUCT_SUFFIXES
+    )
 
     def rank(p: Path) -> tuple[int, str]:
         if p.suffix.lower() in STRUCTURE_SUFFIXES:
@@ -301,6 +367,12 @@ def import_order(path: Path) -> list[Path]:
 
     ordered = sorted(files, key=rank)
     if not ordered:
-        raise CatalogueImportError([Problem(str(path), "no structure (.yaml, .json) or product "
-                                            "(.csv, .jsonl) files in the folder")])
+        raise CatalogueImportError(
+            [
+                Problem(
+                    str(path),
+                    "no structure (.yaml, .json) or product (.csv, .jsonl) files in the folder",
+                )
+            ]
+        )
     return ordered

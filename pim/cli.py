@@ -25,10 +25,14 @@ from pim.config import CONFIG_FILE, load_config, write_starter
 from pim.errors import CatalogueImportError, ConfigError, VitrinaError
 from pim.importer import ImportReport
 
-app = typer.Typer(help="Vitrina: one product catalogue, published consistently to every channel.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-out = Console()
-err = Console(stderr=True)
+app = typer.Typer(
+    help="Vitrina: one product catalogue, published consistently to every channel.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 class State:
@@ -45,12 +49,15 @@ state = State()
 
 @app.callback()
 def _main(
-    db: Annotated[str | None, typer.Option("--db", envvar="VITRINA_DB",
-                                           help="SQLite file or PostgreSQL URL.")] = None,
-    media: Annotated[str | None, typer.Option("--media", envvar="VITRINA_MEDIA",
-                                              help="Media store folder.")] = None,
-    config: Annotated[Path | None, typer.Option("--config", help=f"Configuration file "
-                                                f"(default ./{CONFIG_FILE}).")] = None,
+    db: Annotated[
+        str | None, typer.Option("--db", envvar="VITRINA_DB", help="SQLite file or PostgreSQL URL.")
+    ] = None,
+    media: Annotated[
+        str | None, typer.Option("--media", envvar="VITRINA_MEDIA", help="Media store folder.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help=f"Configuration file (default ./{CONFIG_FILE}).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
 ) -> None:
     state.db, state.media, state.config, state.quiet = db, media, config, quiet
@@ -66,9 +73,16 @@ def open_catalogue() -> Catalogue:
 def progress_bar(label: str, total: int | None) -> Iterator[Callable[[int, int], None]]:
     """A rich progress bar on a terminal (nothing with --quiet or when piped)."""
     disabled = state.quiet or not err.is_terminal
-    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-                  TextColumn("{task.fields[records]} records"), TimeElapsedColumn(),
-                  console=err, transient=True, disable=disabled) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[records]} records"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=disabled,
+    ) as bar:
         task = bar.add_task(label, total=total, records=0)
 
         def update(done: int, records: int) -> None:
@@ -79,8 +93,11 @@ def progress_bar(label: str, total: int | None) -> Iterator[Callable[[int, int],
 
 def _fail(exc: VitrinaError, as_json: bool = False) -> None:
     if as_json:
-        problems = ([asdict(p) for p in exc.problems] if isinstance(exc, CatalogueImportError)
-                    else [{"message": str(exc)}])
+        problems = (
+            [asdict(p) for p in exc.problems]
+            if isinstance(exc, CatalogueImportError)
+            else [{"message": str(exc)}]
+        )
         out.print_json(json.dumps({"ok": False, "errors": problems}, ensure_ascii=False))
     elif isinstance(exc, CatalogueImportError):
         for problem in exc.problems:
@@ -114,10 +131,15 @@ def init(
 
 @app.command("import")
 def import_(
-    paths: Annotated[list[Path], typer.Argument(help="Structure (.yaml/.json) and product "
-                                                "(.csv/.jsonl) files, or folders of them.")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only; write "
-                                          "nothing.")] = False,
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Structure (.yaml/.json) and product (.csv/.jsonl) files, or folders of them."
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate only; write nothing.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
 ) -> None:
     """Import files, each in one transaction: on any problem nothing of that file is written."""
@@ -139,15 +161,18 @@ def import_(
                 parts = ", ".join(f"{n} {k}" for k, n in r.sections.items() if n)
                 out.print(f"{r.file}: {verb} structure ({parts or 'no items'})")
             else:
-                out.print(f"{r.file}: {verb} {r.created} new, {r.updated} updated"
-                          + (f", {r.media} media files" if r.media else ""))
+                out.print(
+                    f"{r.file}: {verb} {r.created} new, {r.updated} updated"
+                    + (f", {r.media} media files" if r.media else "")
+                )
 
 
 @app.command()
 def export(
     directory: Annotated[Path, typer.Argument(help="Folder to write into.")],
-    fmt: Annotated[str, typer.Option("--format", help="csv (Akeneo-style) or jsonl "
-                                     "(Akeneo REST documents).")] = "csv",
+    fmt: Annotated[
+        str, typer.Option("--format", help="csv (Akeneo-style) or jsonl (Akeneo REST documents).")
+    ] = "csv",
 ) -> None:
     """Export the catalogue in the formats it imports (structure, models, products, media)."""
     try:
@@ -166,8 +191,9 @@ def _moment(at: str | None) -> datetime | None:
     try:
         return datetime.fromisoformat(at)
     except ValueError:
-        raise ConfigError("--at", f"expected a date or date-time like 2026-12-01T09:00+01:00, "
-                          f"got {at!r}") from None
+        raise ConfigError(
+            "--at", f"expected a date or date-time like 2026-12-01T09:00+01:00, got {at!r}"
+        ) from None
 
 
 @app.command()
@@ -176,8 +202,9 @@ def show(
     channel: Annotated[str, typer.Option("--channel", "-c", help="Catalogue channel.")],
     locale: Annotated[str, typer.Option("--locale", "-l", help="Locale, e.g. de_DE.")],
     audience: Annotated[str | None, typer.Option(help="customer, technician, seller…")] = None,
-    at: Annotated[str | None, typer.Option("--at", help="Moment (ISO date-time); default "
-                                           "now.")] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="Moment (ISO date-time); default now.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the view as JSON.")] = False,
 ) -> None:
     """Show one product resolved for a channel, locale and audience."""
@@ -189,15 +216,20 @@ def show(
     if as_json:
         out.print_json(json.dumps(view.to_dict(), ensure_ascii=False))
         return
-    table = Table(title=f"{view.sku} · {view.channel} · {view.locale} · {view.audience}",
-                  show_header=False, title_justify="left")
+    table = Table(
+        title=f"{view.sku} · {view.channel} · {view.locale} · {view.audience}",
+        show_header=False,
+        title_justify="left",
+    )
     table.add_column(style="bold")
     table.add_column()
     price = view.price.formatted if view.price else "—"
     if view.sale:
         price += f"  →  {view.sale.price.formatted} ({view.sale.validity})"
     rows: list[tuple[str, str]] = [
-        ("Name", view.name), ("Slug", view.slug), ("Family", view.family_label or "—"),
+        ("Name", view.name),
+        ("Slug", view.slug),
+        ("Family", view.family_label or "—"),
         ("Variant of", view.group or "—"),
         ("Axes", ", ".join(f"{a.label}: {a.formatted}" for a in view.axes) or "—"),
         ("Price", price),
@@ -206,9 +238,18 @@ def show(
         ("Images", str(len(view.images))),
         ("Description", view.description_text),
     ]
-    rows += [(a.label, a.formatted + (f"  [dim]({a.source_locale})[/]" if a.source_locale
-                                      and a.source_locale != view.locale else ""))
-             for a in view.attributes]
+    rows += [
+        (
+            a.label,
+            a.formatted
+            + (
+                f"  [dim]({a.source_locale})[/]"
+                if a.source_locale and a.source_locale != view.locale
+                else ""
+            ),
+        )
+        for a in view.attributes
+    ]
     rows.append(("Complete", "yes" if view.complete else f"no, missing {', '.join(view.missing)}"))
     if view.fallbacks:
         rows.append(("Fallbacks", ", ".join(f"{k} from {v}" for k, v in view.fallbacks.items())))
@@ -222,8 +263,9 @@ def _completeness_table(reports: list[CompletenessReport]) -> Table:
     for col in ("channel", "locale", "products", "complete", "%", "with fallbacks"):
         table.add_column(col, justify="right" if col not in ("channel", "locale") else "left")
     for r in reports:
-        table.add_row(r.channel, r.locale, str(r.total), str(r.complete), f"{r.ratio:.0%}",
-                      str(r.fallbacks))
+        table.add_row(
+            r.channel, r.locale, str(r.total), str(r.complete), f"{r.ratio:.0%}", str(r.fallbacks)
+        )
     return table
 
 
@@ -232,8 +274,9 @@ def completeness(
     channel: Annotated[str | None, typer.Option("--channel", "-c")] = None,
     locale: Annotated[str | None, typer.Option("--locale", "-l")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    details: Annotated[bool, typer.Option("--details", help="List every incomplete "
-                                          "product.")] = False,
+    details: Annotated[
+        bool, typer.Option("--details", help="List every incomplete product.")
+    ] = False,
 ) -> None:
     """Which products are complete (required attributes present) per channel and locale."""
     try:
@@ -249,8 +292,10 @@ def completeness(
     for r in reports:
         for sku, missing in r.incomplete:
             if details or shown < 10:
-                out.print(f"  incomplete: {r.channel}/{r.locale} {sku}: missing "
-                          f"{', '.join(missing)}", highlight=False)
+                out.print(
+                    f"  incomplete: {r.channel}/{r.locale} {sku}: missing {', '.join(missing)}",
+                    highlight=False,
+                )
             shown += 1
     if shown > 10 and not details:
         out.print(f"  … {shown - 10} more (--details lists them all)")
@@ -278,15 +323,19 @@ def summary(
 @app.command()
 def demo(
     source: Annotated[Path, typer.Option(help="Example catalogue folder.")] = Path(
-        "examples/catalogue"),
+        "examples/catalogue"
+    ),
     out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("out"),
 ) -> None:
     """Load the example catalogue into a fresh database under OUT and report on it."""
     start = time.perf_counter()
     try:
         if not source.is_dir():
-            raise ConfigError("--source", f"no example catalogue at {source}; run from a "
-                              "checkout of Vitrina or pass --source")
+            raise ConfigError(
+                "--source",
+                f"no example catalogue at {source}; run from a "
+                "checkout of Vitrina or pass --source",
+            )
         images = source / "images"
         script = source.parent / "make_images.py"
         if not images.is_dir() and script.is_file():
@@ -311,8 +360,10 @@ def demo(
         table.add_row(key, str(value))
     out.print(table)
     out.print(_completeness_table(reports))
-    out.print(f"Done in {time.perf_counter() - start:.1f} s. Try: vitrina --db {db} show "
-              "HP-ECHO-RED --channel ecommerce --locale bg_BG")
+    out.print(
+        f"Done in {time.perf_counter() - start:.1f} s. Try: vitrina --db {db} show "
+        "HP-ECHO-RED --channel ecommerce --locale bg_BG"
+    )
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -1,4 +1,4 @@
-"""Project configuration: ``vitrina.toml``, read with tomllib, checked with errors naming the key."""
+"""Project configuration: `vitrina.toml`, read with tomllib, errors naming the key."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pim.errors import ConfigError
 
 CONFIG_FILE = "vitrina.toml"
 
-STARTER = '''\
+STARTER = """\
 # Vitrina project configuration. Paths are relative to this file.
 
 [catalogue]
@@ -19,7 +19,7 @@ STARTER = '''\
 db = "vitrina.db"
 # Where media files are stored by content hash (default: beside the SQLite file).
 # media = "media"
-'''
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +34,7 @@ class Config:
 def _string(section: dict[str, Any], key: str, where: str, file: str) -> str | None:
     value = section.get(key)
     if value is not None and not isinstance(value, str):
-        raise ConfigError(f"{where}.{key}", f"expected a string, got {type(value).__name__}",
-                          file)
+        raise ConfigError(f"{where}.{key}", f"expected a string, got {type(value).__name__}", file)
     return value
 
 
@@ -57,8 +56,9 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError("catalogue", "expected a table [catalogue]", file)
     unknown = set(catalogue) - {"db", "media"}
     if unknown:
-        raise ConfigError(f"catalogue.{sorted(unknown)[0]}", "unknown key; expected db or media",
-                          file)
+        raise ConfigError(
+            f"catalogue.{sorted(unknown)[0]}", "unknown key; expected db or media", file
+        )
     base = path.parent
     db = _string(catalogue, "db", "catalogue", file)
     media = _string(catalogue, "media", "catalogue", file)

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from pim.errors import Problem
 from pim.records import MediaRef, ProductRecord, Values, set_value
 from pim.structure import MEDIA_TYPES, Structure
-from pim.values import amount_value, boolean_value, cell_value, currency_code, metric_unit
+from pim.values import amount_value, boolean_value, cell_value, metric_unit
 
 DELIMITER = ";"
 SYSTEM_COLUMNS = ("sku", "code", "family", "parent", "categories", "enabled")
@@ -40,8 +40,9 @@ class Column:
     system: bool = False
 
 
-def parse_header(names: list[str], structure: Structure, file: str
-                 ) -> tuple[list[Column], list[Problem]]:
+def parse_header(
+    names: list[str], structure: Structure, file: str
+) -> tuple[list[Column], list[Problem]]:
     """Columns of a header row, and a problem for each column that cannot be understood."""
     columns: list[Column] = []
     problems: list[Problem] = []
@@ -74,7 +75,9 @@ def _parse_column(index: int, name: str, structure: Structure) -> Column:
     currency = None
     if attr.type == "price":
         if not rest or not _CURRENCY.match(rest[-1]):
-            raise ValueError(f"{code!r} is a price; expected {code}[-<locale>][-<channel>]-<CURRENCY>")
+            raise ValueError(
+                f"{code!r} is a price; expected {code}[-<locale>][-<channel>]-<CURRENCY>"
+            )
         currency = rest.pop()
     locale = scope = None
     if attr.localizable:
@@ -90,14 +93,17 @@ def _parse_column(index: int, name: str, structure: Structure) -> Column:
         if scope not in structure.channels:
             raise ValueError(f"unknown channel {scope!r}")
     if rest:
-        raise ValueError(f"unexpected {'-'.join(rest)!r}: {code!r} is "
-                         f"{'' if attr.localizable else 'not '}localizable and "
-                         f"{'' if attr.scopable else 'not '}scopable")
+        raise ValueError(
+            f"unexpected {'-'.join(rest)!r}: {code!r} is "
+            f"{'' if attr.localizable else 'not '}localizable and "
+            f"{'' if attr.scopable else 'not '}scopable"
+        )
     return Column(index, name, code, locale, scope, currency, unit)
 
 
-def column_name(attribute: str, locale: str | None, scope: str | None,
-                suffix: str | None = None) -> str:
+def column_name(
+    attribute: str, locale: str | None, scope: str | None, suffix: str | None = None
+) -> str:
     """The CSV column name of one value (``suffix``: a currency or ``unit``)."""
     return "-".join(p for p in (attribute, locale, scope, suffix) if p)
 
@@ -108,15 +114,22 @@ def decoded_lines(binary: Iterable[bytes], file: str, problems: list[Problem]) -
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            problems.append(Problem(file, f"invalid UTF-8 (byte 0x{raw[exc.start]:02x} at "
-                                    f"character {exc.start + 1} of the line)", number))
+            problems.append(
+                Problem(
+                    file,
+                    f"invalid UTF-8 (byte 0x{raw[exc.start]:02x} at "
+                    f"character {exc.start + 1} of the line)",
+                    number,
+                )
+            )
             yield "\n"
             continue
         yield line.removeprefix("\ufeff") if number == 1 else line
 
 
-def read_records(lines: Iterable[str], structure: Structure, file: str,
-                 problems: list[Problem]) -> Iterator[ProductRecord]:
+def read_records(
+    lines: Iterable[str], structure: Structure, file: str, problems: list[Problem]
+) -> Iterator[ProductRecord]:
     """Product records of a CSV file; problems are appended to ``problems``.
 
     A record with problems is still yielded (partially) so that later rows are checked too;
@@ -136,8 +149,9 @@ def read_records(lines: Iterable[str], structure: Structure, file: str,
     names = {c.name for c in columns}
     id_column = "code" if "code" in names and "sku" not in names else "sku"
     if id_column not in names:
-        problems.append(Problem(file, "missing required column 'sku' (or 'code' for product "
-                                "models)", 1, "sku"))
+        problems.append(
+            Problem(file, "missing required column 'sku' (or 'code' for product models)", 1, "sku")
+        )
         return
     kind = "model" if id_column == "code" else "product"
     width = len(header)
@@ -155,14 +169,23 @@ def read_records(lines: Iterable[str], structure: Structure, file: str,
         if not any(c.strip() for c in cells):
             continue
         if len(cells) != width:
-            problems.append(Problem(file, f"expected {width} cells like the header, got "
-                                    f"{len(cells)}", row))
+            problems.append(
+                Problem(file, f"expected {width} cells like the header, got {len(cells)}", row)
+            )
             continue
         yield _record(cells, columns, kind, id_column, structure, file, row, problems)
 
 
-def _record(cells: list[str], columns: list[Column], kind: str, id_column: str,
-            structure: Structure, file: str, row: int, problems: list[Problem]) -> ProductRecord:
+def _record(
+    cells: list[str],
+    columns: list[Column],
+    kind: str,
+    id_column: str,
+    structure: Structure,
+    file: str,
+    row: int,
+    problems: list[Problem],
+) -> ProductRecord:
     record = ProductRecord(sku="", kind=kind, row=row)
     values: Values = {}
     present: set[str] = set()
@@ -176,17 +199,26 @@ def _record(cells: list[str], columns: list[Column], kind: str, id_column: str,
             attr = structure.attributes[col.attribute]
             key = (col.attribute, col.locale, col.scope)
             if attr.type == "price":
-                pending.setdefault(key, {})[col.currency or ""] = cell.strip()
+                amount = cell.strip()
+                pending.setdefault(key, {})[col.currency or ""] = amount and amount_value(
+                    attr, amount, what=f"price in {col.currency}"
+                )
             elif attr.type == "metric":
-                pending.setdefault(key, {})["unit" if col.unit else "amount"] = cell.strip()
+                part = cell.strip()
+                if part and col.unit:
+                    part = metric_unit(attr, part)
+                elif part:
+                    part = amount_value(attr, part, what="amount")
+                pending.setdefault(key, {})["unit" if col.unit else "amount"] = part
             elif not cell.strip():
                 set_value(values, col.attribute, col.locale, col.scope, None)
             elif attr.type in MEDIA_TYPES:
                 paths = [p.strip() for p in cell.split(",") if p.strip()]
                 if attr.type != "gallery" and len(paths) > 1:
                     raise ValueError("expected one file path")
-                record.media += [MediaRef(col.attribute, col.locale, col.scope, p, col.name)
-                                 for p in paths]
+                record.media += [
+                    MediaRef(col.attribute, col.locale, col.scope, p, col.name) for p in paths
+                ]
             else:
                 set_value(values, col.attribute, col.locale, col.scope, cell_value(attr, cell))
         except ValueError as exc:
@@ -202,8 +234,14 @@ def _record(cells: list[str], columns: list[Column], kind: str, id_column: str,
     return record
 
 
-def _system_cell(record: ProductRecord, name: str, cell: str, id_column: str,
-                 structure: Structure, present: set[str]) -> None:
+def _system_cell(
+    record: ProductRecord,
+    name: str,
+    cell: str,
+    id_column: str,
+    structure: Structure,
+    present: set[str],
+) -> None:
     value = cell.strip()
     if name == id_column:
         if not value:
@@ -227,28 +265,37 @@ def _system_cell(record: ProductRecord, name: str, cell: str, id_column: str,
         codes = [c.strip() for c in value.split(",") if c.strip()]
         unknown = [c for c in codes if c not in structure.categories]
         if unknown:
-            raise ValueError(f"unknown categor{'y' if len(unknown) == 1 else 'ies'} "
-                             f"{', '.join(map(repr, unknown))}")
+            raise ValueError(
+                f"unknown categor{'y' if len(unknown) == 1 else 'ies'} "
+                f"{', '.join(map(repr, unknown))}"
+            )
         record.categories = codes
 
 
 def _combined(attr: Any, parts: dict[str, str]) -> Any:
+    """Price cells (per currency) or metric cells (amount, unit), already checked, as data."""
     if attr.type == "price":
-        prices = [{"amount": amount_value(attr, amount, what=f"price in {currency}"),
-                   "currency": currency_code(currency)}
-                  for currency, amount in sorted(parts.items()) if amount]
+        prices = [
+            {"amount": amount, "currency": currency}
+            for currency, amount in sorted(parts.items())
+            if amount
+        ]
         return prices or None
     amount, unit = parts.get("amount", ""), parts.get("unit", "")
     if not amount:
         if unit:
             raise ValueError("a unit without an amount")
         return None
-    return {"amount": amount_value(attr, amount, what="amount"),
-            "unit": metric_unit(attr, unit or attr.default_unit)}
+    return {"amount": amount, "unit": unit or metric_unit(attr, attr.default_unit)}
 
 
-def write_records(out: TextIO, records: Iterable[ProductRecord], columns: list[str],
-                  id_column: str, text_of: TextOf) -> int:
+def write_records(
+    out: TextIO,
+    records: Iterable[ProductRecord],
+    columns: list[str],
+    id_column: str,
+    text_of: TextOf,
+) -> int:
     """Write records as CSV with the given value columns; returns the number of rows."""
     writer = csv.writer(out, delimiter=DELIMITER, lineterminator="\n")
     system = [id_column, "family", "parent", "categories", "enabled"]
@@ -262,8 +309,16 @@ def write_records(out: TextIO, records: Iterable[ProductRecord], columns: list[s
                 for name, text in _cells(code, entry, text_of):
                     if name in index:
                         row[index[name]] = text
-        writer.writerow([record.sku, record.family or "", record.parent or "",
-                         ",".join(record.categories), "1" if record.enabled else "0", *row])
+        writer.writerow(
+            [
+                record.sku,
+                record.family or "",
+                record.parent or "",
+                ",".join(record.categories),
+                "1" if record.enabled else "0",
+                *row,
+            ]
+        )
         count += 1
     return count
 
@@ -276,8 +331,10 @@ def value_columns(code: str, entry: dict[str, Any]) -> list[str]:
 def _cells(code: str, entry: dict[str, Any], text_of: TextOf) -> list[tuple[str, str]]:
     locale, scope, data = entry["locale"], entry["scope"], entry["data"]
     if isinstance(data, dict) and "unit" in data:
-        return [(column_name(code, locale, scope), data["amount"]),
-                (column_name(code, locale, scope, "unit"), data["unit"])]
+        return [
+            (column_name(code, locale, scope), data["amount"]),
+            (column_name(code, locale, scope, "unit"), data["unit"]),
+        ]
     if isinstance(data, list) and data and isinstance(data[0], dict):
         return [(column_name(code, locale, scope, p["currency"]), p["amount"]) for p in data]
     name = column_name(code, locale, scope)

@@ -50,11 +50,17 @@ def make_engine(url: str) -> Engine:
     elif url.startswith("postgresql"):
         engine = create_engine(url, pool_pre_ping=True)
     else:
-        raise ConfigError("db", f"unsupported database {url.split(':', 1)[0]!r}; "
-                          "use a SQLite path or a postgresql:// URL")
+        raise ConfigError(
+            "db",
+            f"unsupported database {url.split(':', 1)[0]!r}; "
+            "use a SQLite path or a postgresql:// URL",
+        )
     try:
         SQLModel.metadata.create_all(engine)
     except Exception as exc:  # driver errors differ per backend; name the database
-        raise ConfigError("db", f"cannot open {engine.url.render_as_string(hide_password=True)}: "
-                          f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
+        raise ConfigError(
+            "db",
+            f"cannot open {engine.url.render_as_string(hide_password=True)}: "
+            f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}",
+        ) from None
     return engine

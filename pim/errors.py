@@ -87,6 +87,8 @@ class ChannelError(VitrinaError):
         sku: str | None = None,
     ) -> None:
         self.channel, self.locale, self.sku = channel, locale, sku
-        parts = [f"{k}={v}" for k, v in (("channel", channel), ("locale", locale), ("sku", sku)) if v]
+        parts = [
+            f"{k}={v}" for k, v in (("channel", channel), ("locale", locale), ("sku", sku)) if v
+        ]
         prefix = f"[{' '.join(parts)}] " if parts else ""
         super().__init__(prefix + message)

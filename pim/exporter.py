@@ -52,8 +52,9 @@ def atomic_text(path: Path) -> Iterator[TextIO]:
         raise
 
 
-def export_catalogue(structure: Structure, store: MediaStore, records: Records,
-                     directory: Path, fmt: str = "csv") -> ExportReport:
+def export_catalogue(
+    structure: Structure, store: MediaStore, records: Records, directory: Path, fmt: str = "csv"
+) -> ExportReport:
     """Write the whole catalogue into ``directory``."""
     if fmt not in FORMATS:
         raise ConfigError("format", f"unknown export format {fmt!r}; expected csv or jsonl")
@@ -76,14 +77,25 @@ def export_catalogue(structure: Structure, store: MediaStore, records: Records,
             columns = _csv_columns(records(kind), structure)
             with atomic_text(target) as fh:
                 count = csv_format.write_records(
-                    fh, records(kind), columns, "code" if kind == "model" else "sku",
-                    lambda code, data: str(text_of(code, data)))
+                    fh,
+                    records(kind),
+                    columns,
+                    "code" if kind == "model" else "sku",
+                    lambda code, data: str(text_of(code, data)),
+                )
         else:
             with atomic_text(target) as fh:
                 count = 0
                 for record in records(kind):
-                    fh.write(json.dumps(jsonl_format.document(record, text_of),
-                                        ensure_ascii=False, separators=(",", ":")) + "\n")
+                    fh.write(
+                        json.dumps(
+                            jsonl_format.document(record, text_of),
+                            ensure_ascii=False,
+                            separators=(",", ":"),
+                            sort_keys=True,
+                        )
+                        + "\n"
+                    )
                     count += 1
         report.files[target.name] = count
     for key in sorted(used_media):
@@ -105,7 +117,10 @@ def _csv_columns(records: Iterator[ProductRecord], structure: Structure) -> list
             for entry in entries:
                 for name in csv_format.value_columns(code, entry):
                     if name not in seen:
-                        seen[name] = (attr_pos.get(code, 1 << 30),
-                                      loc_pos.get(entry["locale"] or "", -1),
-                                      scope_pos.get(entry["scope"] or "", -1), name)
+                        seen[name] = (
+                            attr_pos.get(code, 1 << 30),
+                            loc_pos.get(entry["locale"] or "", -1),
+                            scope_pos.get(entry["scope"] or "", -1),
+                            name,
+                        )
     return sorted(seen, key=seen.__getitem__)

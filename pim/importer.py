@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 from pim import csv_format, jsonl_format
 from pim.errors import CatalogueImportError, Problem
 from pim.media import MediaError, MediaStore, StoredMedia, source_path
-from pim.model import MediaAsset, Product, Setting, StructureItem, utcnow
+from pim.model import media_table, product_table, setting_table, structure_table, utcnow
 from pim.records import ProductRecord, merge_values, set_value
 from pim.structure import Structure, read_structure_file
 
@@ -59,11 +59,11 @@ class ImportReport:
 def load_structure(conn: Connection) -> Structure:
     """The structure stored in the database (empty if none was imported)."""
     data: dict[str, Any] = {section: {} for section in STRUCTURE_SECTIONS}
-    rows = conn.execute(select(StructureItem.kind, StructureItem.code, StructureItem.spec)
-                        .order_by(StructureItem.kind, StructureItem.position)).all()
+    t = structure_table.c
+    rows = conn.execute(select(t.kind, t.code, t.spec).order_by(t.kind, t.position)).all()
     for kind, code, spec in rows:
         data[kind][code] = spec
-    for key, value in conn.execute(select(Setting.key, Setting.value)).all():
+    for key, value in conn.execute(select(setting_table.c.key, setting_table.c.value)).all():
         data[key] = value
     return Structure.model_validate(data)
 
@@ -79,28 +79,41 @@ def import_structure(engine: Engine, path: Path, *, dry_run: bool = False) -> Im
         merged = current.merged(incoming, keys)
         problems = merged.problems()
         if problems:
-            raise CatalogueImportError([Problem(str(path), msg, column=key) for key, msg in problems])
+            raise CatalogueImportError(
+                [Problem(str(path), msg, column=key) for key, msg in problems]
+            )
         report = ImportReport(str(path), "structure", dry_run=dry_run)
         for section in STRUCTURE_SECTIONS:
             items = getattr(incoming, section) if section in keys else {}
             report.sections[section] = len(items)
             if dry_run or not items:
                 continue
-            conn.execute(delete(StructureItem).where(StructureItem.kind == section,  # type: ignore[arg-type]
-                                                     StructureItem.code.in_(list(items))))  # type: ignore[attr-defined]
+            conn.execute(
+                delete(structure_table).where(
+                    structure_table.c.kind == section, structure_table.c.code.in_(list(items))
+                )
+            )
             base = len(getattr(current, section))
-            conn.execute(insert(StructureItem), [
-                {"kind": section, "code": code,
-                 "position": list(getattr(merged, section)).index(code) if code in
-                 getattr(current, section) else base + i,
-                 "spec": item.model_dump(mode="json")}
-                for i, (code, item) in enumerate(items.items())])
+            conn.execute(
+                insert(structure_table),
+                [
+                    {
+                        "kind": section,
+                        "code": code,
+                        "position": list(getattr(merged, section)).index(code)
+                        if code in getattr(current, section)
+                        else base + i,
+                        "spec": item.model_dump(mode="json"),
+                    }
+                    for i, (code, item) in enumerate(items.items())
+                ],
+            )
         if not dry_run:
             for key in SETTINGS:
                 if key in keys:
-                    conn.execute(delete(Setting).where(Setting.key == key))  # type: ignore[arg-type]
+                    conn.execute(delete(setting_table).where(setting_table.c.key == key))
                     value = merged.model_dump(mode="json")[key]
-                    conn.execute(insert(Setting), [{"key": key, "value": value}])
+                    conn.execute(insert(setting_table), [{"key": key, "value": value}])
         if dry_run:
             conn.rollback()
     return report
@@ -137,17 +150,38 @@ class _ImportState:
         self.problems.append(Problem(self.file, message, row, column))
 
 
-def import_products(engine: Engine, structure: Structure, store: MediaStore, path: Path, *,
-                    dry_run: bool = False, progress: Progress | None = None) -> ImportReport:
+def import_products(
+    engine: Engine,
+    structure: Structure,
+    store: MediaStore,
+    path: Path,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
     """Upsert the products (or product models) of a CSV or JSON Lines file, in one transaction."""
     file = str(path)
     suffix = path.suffix.lower()
     if suffix not in PRODUCT_SUFFIXES:
-        raise CatalogueImportError([Problem(file, f"unsupported file type {suffix!r}; expected "
-                                            f"{', '.join(PRODUCT_SUFFIXES + STRUCTURE_SUFFIXES)}")])
+        raise CatalogueImportError(
+            [
+                Problem(
+                    file,
+                    f"unsupported file type {suffix!r}; expected "
+                    f"{', '.join(PRODUCT_SUFFIXES + STRUCTURE_SUFFIXES)}",
+                )
+            ]
+        )
     if not structure.attributes:
-        raise CatalogueImportError([Problem(file, "the catalogue has no structure yet; import a "
-                                            "structure file (attributes, families…) first")])
+        raise CatalogueImportError(
+            [
+                Problem(
+                    file,
+                    "the catalogue has no structure yet; import a "
+                    "structure file (attributes, families…) first",
+                )
+            ]
+        )
     state = _ImportState(file, structure, store)
     report = state.report = ImportReport(file, "products", dry_run=dry_run)
     try:
@@ -157,7 +191,7 @@ def import_products(engine: Engine, structure: Structure, store: MediaStore, pat
     with fh, engine.begin() as conn:
         counter = _CountingReader(fh)
         lines = csv_format.decoded_lines(counter, file, state.problems)
-        reader = (csv_format.read_records if suffix == ".csv" else jsonl_format.read_records)
+        reader = csv_format.read_records if suffix == ".csv" else jsonl_format.read_records
         batch: list[ProductRecord] = []
         count = 0
         for record in reader(lines, structure, file, state.problems):
@@ -192,40 +226,54 @@ def _check_sku(state: _ImportState, record: ProductRecord, id_column: str) -> bo
     if not record.sku:
         return False
     if len(record.sku) > 255 or _BAD_SKU.search(record.sku):
-        state.problem("an identifier may not contain / \\ , ; control characters or '..', nor "
-                      "start with '.', and has at most 255 characters", record.row, id_column)
+        state.problem(
+            "an identifier may not contain / \\ , ; control characters or '..', nor "
+            "start with '.', and has at most 255 characters",
+            record.row,
+            id_column,
+        )
         return False
     folded = record.sku.casefold()
     if folded in state.seen:
         first, row = state.seen[folded]
         same = "" if first == record.sku else f" as {first!r}"
-        state.problem(f"duplicate identifier {record.sku!r} (first on row {row}{same})",
-                      record.row, id_column)
+        state.problem(
+            f"duplicate identifier {record.sku!r} (first on row {row}{same})", record.row, id_column
+        )
         return False
     state.seen[folded] = (record.sku, record.row)
     return True
 
 
-def _process_batch(conn: Connection, state: _ImportState, batch: list[ProductRecord], *,
-                   write: bool) -> None:
+def _process_batch(
+    conn: Connection, state: _ImportState, batch: list[ProductRecord], *, write: bool
+) -> None:
     id_column = "code" if batch[0].kind == "model" else "sku"
     batch = [r for r in batch if _check_sku(state, r, id_column)]
     for record in batch:
         _resolve_media(state, record)
     wanted = {r.sku for r in batch} | {r.parent for r in batch if r.parent}
-    existing = {row.sku: row for row in conn.execute(
-        select(Product.id, Product.sku, Product.kind, Product.family, Product.parent,  # type: ignore[call-overload]
-               Product.enabled, Product.categories, Product.values)
-        .where(Product.sku.in_(wanted))).all()}  # type: ignore[attr-defined]
+    p = product_table.c
+    existing = {
+        row.sku: row
+        for row in conn.execute(
+            select(
+                p.id, p.sku, p.kind, p.family, p.parent, p.enabled, p.categories, p["values"]
+            ).where(p.sku.in_(wanted))
+        ).all()
+    }
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     now = utcnow()
     for record in batch:
         old = existing.get(record.sku)
         if old is not None and old.kind != record.kind:
-            state.problem(f"{record.sku!r} already exists as a "
-                          f"{'product model' if old.kind == 'model' else 'product'}",
-                          record.row, id_column)
+            state.problem(
+                f"{record.sku!r} already exists as a "
+                f"{'product model' if old.kind == 'model' else 'product'}",
+                record.row,
+                id_column,
+            )
             continue
         family = record.family if "family" in record.present or old is None else old.family
         parent = record.parent if "parent" in record.present or old is None else old.parent
@@ -234,9 +282,15 @@ def _process_batch(conn: Connection, state: _ImportState, batch: list[ProductRec
         if record.kind == "model":
             state.models[record.sku] = family
         row = {
-            "sku": record.sku, "kind": record.kind, "family": family, "parent": parent,
-            "enabled": record.enabled if "enabled" in record.present or old is None else old.enabled,
-            "categories": record.categories if "categories" in record.present or old is None
+            "sku": record.sku,
+            "kind": record.kind,
+            "family": family,
+            "parent": parent,
+            "enabled": record.enabled
+            if "enabled" in record.present or old is None
+            else old.enabled,
+            "categories": record.categories
+            if "categories" in record.present or old is None
             else old.categories,
             "values": merge_values(old.values if old is not None else {}, record.values),
             "updated_at": now,
@@ -250,14 +304,18 @@ def _process_batch(conn: Connection, state: _ImportState, batch: list[ProductRec
     state.report.updated += len(updates)
     if write and not state.problems:
         if inserts:
-            conn.execute(insert(Product), inserts)
+            conn.execute(insert(product_table), inserts)
         if updates:
-            table = Product.__table__  # type: ignore[attr-defined]
-            conn.execute(update(table).where(table.c.id == bindparam("row_id")), updates)
+            conn.execute(update(product_table).where(p.id == bindparam("row_id")), updates)
 
 
-def _check_parent(state: _ImportState, existing: dict[str, Any], record: ProductRecord,
-                  parent: str, family: str | None) -> str | None:
+def _check_parent(
+    state: _ImportState,
+    existing: dict[str, Any],
+    record: ProductRecord,
+    parent: str,
+    family: str | None,
+) -> str | None:
     if parent == record.sku:
         state.problem("a product cannot be its own parent", record.row, "parent")
         return family
@@ -266,21 +324,29 @@ def _check_parent(state: _ImportState, existing: dict[str, Any], record: Product
     elif parent in existing and existing[parent].kind == "model":
         parent_family = existing[parent].family
     else:
-        state.problem(f"unknown product model {parent!r}; import the product models first",
-                      record.row, "parent")
+        state.problem(
+            f"unknown product model {parent!r}; import the product models first",
+            record.row,
+            "parent",
+        )
         return family
     if family is not None and parent_family is not None and family != parent_family:
-        state.problem(f"family {family!r} differs from the family {parent_family!r} of product "
-                      f"model {parent!r}", record.row, "family")
+        state.problem(
+            f"family {family!r} differs from the family {parent_family!r} of product "
+            f"model {parent!r}",
+            record.row,
+            "family",
+        )
     family = family or parent_family
     fam = state.structure.families.get(family) if family else None
     if fam is not None and record.kind == "product":
         old = existing.get(record.sku)
-        stored = old.values if old is not None else {}
+        merged = merge_values(old.values if old is not None else {}, record.values)
         for axis in fam.variant_axes:
-            if axis not in record.values and axis not in stored:
-                state.problem(f"a variant of {parent!r} needs a value for its axis {axis!r}",
-                              record.row, axis)
+            if axis not in merged:
+                state.problem(
+                    f"a variant of {parent!r} needs a value for its axis {axis!r}", record.row, axis
+                )
     return family
 
 
@@ -300,8 +366,9 @@ def _resolve_media(state: _ImportState, record: ProductRecord) -> None:
         state.media.setdefault(media.key, (path, media))
         if attr.type == "gallery":
             entries = record.values.setdefault(ref.attribute, [])
-            current = next((e for e in entries if e["locale"] == ref.locale
-                            and e["scope"] == ref.scope), None)
+            current = next(
+                (e for e in entries if e["locale"] == ref.locale and e["scope"] == ref.scope), None
+            )
             keys = (current["data"] if current else None) or []
             set_value(record.values, ref.attribute, ref.locale, ref.scope, [*keys, media.key])
         else:
@@ -313,14 +380,22 @@ def _store_media(conn: Connection, state: _ImportState) -> None:
     if not state.media:
         return
     keys = list(state.media)
-    known = set(conn.execute(select(MediaAsset.key).where(
-        MediaAsset.key.in_(keys))).scalars())  # type: ignore[attr-defined]
+    m = media_table.c
+    known = set(conn.execute(select(m.key).where(m.key.in_(keys))).scalars())
     rows = []
     for key, (path, media) in state.media.items():
         state.store.store(path, media)
         if key not in known:
-            rows.append({"key": key, "filename": media.filename[:255], "mime": media.mime,
-                         "width": media.width, "height": media.height, "bytes": media.bytes,
-                         "created_at": utcnow()})
+            rows.append(
+                {
+                    "key": key,
+                    "filename": media.filename[:255],
+                    "mime": media.mime,
+                    "width": media.width,
+                    "height": media.height,
+                    "bytes": media.bytes,
+                    "created_at": utcnow(),
+                }
+            )
     if rows:
-        conn.execute(insert(MediaAsset), rows)
+        conn.execute(insert(media_table), rows)

@@ -18,12 +18,28 @@ from pim.records import MediaRef, ProductRecord, Values, set_value
 from pim.structure import MEDIA_TYPES, Structure
 from pim.values import boolean_value, json_value
 
-_KEYS = frozenset({"identifier", "code", "family", "parent", "categories", "enabled", "values",
-                   "family_variant", "groups", "associations", "created", "updated", "uuid"})
+_KEYS = frozenset(
+    {
+        "identifier",
+        "code",
+        "family",
+        "parent",
+        "categories",
+        "enabled",
+        "values",
+        "family_variant",
+        "groups",
+        "associations",
+        "created",
+        "updated",
+        "uuid",
+    }
+)
 
 
-def read_records(lines: Iterable[str], structure: Structure, file: str,
-                 problems: list[Problem]) -> Iterator[ProductRecord]:
+def read_records(
+    lines: Iterable[str], structure: Structure, file: str, problems: list[Problem]
+) -> Iterator[ProductRecord]:
     """Product records of a JSON Lines file; problems are appended to ``problems``."""
     for row, line in enumerate(lines, start=1):
         if not line.strip():
@@ -31,8 +47,9 @@ def read_records(lines: Iterable[str], structure: Structure, file: str,
         try:
             doc = json.loads(line)
         except json.JSONDecodeError as exc:
-            problems.append(Problem(file, f"not valid JSON: {exc.msg} at character {exc.colno}",
-                                    row))
+            problems.append(
+                Problem(file, f"not valid JSON: {exc.msg} at character {exc.colno}", row)
+            )
             continue
         if not isinstance(doc, dict):
             problems.append(Problem(file, "expected a JSON object per line", row))
@@ -42,15 +59,18 @@ def read_records(lines: Iterable[str], structure: Structure, file: str,
             yield record
 
 
-def _record(doc: dict[str, Any], structure: Structure, file: str, row: int,
-            problems: list[Problem]) -> ProductRecord | None:
+def _record(
+    doc: dict[str, Any], structure: Structure, file: str, row: int, problems: list[Problem]
+) -> ProductRecord | None:
     def problem(field: str, message: str) -> None:
         problems.append(Problem(file, message, row, field))
 
     for key in doc:
         if key not in _KEYS and not key.startswith("_"):
-            problem(key, "unknown field; expected identifier, family, parent, categories, "
-                    "enabled, values")
+            problem(
+                key,
+                "unknown field; expected identifier, family, parent, categories, enabled, values",
+            )
     kind = "model" if "code" in doc and "identifier" not in doc else "product"
     id_field = "code" if kind == "model" else "identifier"
     sku = doc.get(id_field)
@@ -96,8 +116,9 @@ def _record(doc: dict[str, Any], structure: Structure, file: str, row: int,
     return record
 
 
-def _values(raw: dict[str, Any], structure: Structure, record: ProductRecord,
-            problem: Any) -> Values:
+def _values(
+    raw: dict[str, Any], structure: Structure, record: ProductRecord, problem: Any
+) -> Values:
     values: Values = {}
     for code, entries in raw.items():
         field = f"values.{code}"
@@ -115,16 +136,22 @@ def _values(raw: dict[str, Any], structure: Structure, record: ProductRecord,
                 continue
             locale, scope, data = entry.get("locale"), entry.get("scope"), entry["data"]
             if attr.localizable != (locale is not None):
-                problem(f"{where}.locale", f"{code!r} is {'' if attr.localizable else 'not '}"
-                        "localizable: " + ("expected a locale" if attr.localizable else
-                                           "expected null"))
+                problem(
+                    f"{where}.locale",
+                    f"{code!r} is {'' if attr.localizable else 'not '}"
+                    "localizable: "
+                    + ("expected a locale" if attr.localizable else "expected null"),
+                )
                 continue
             if locale is not None and locale not in structure.locales:
                 problem(f"{where}.locale", f"unknown locale {locale!r}")
                 continue
             if attr.scopable != (scope is not None):
-                problem(f"{where}.scope", f"{code!r} is {'' if attr.scopable else 'not '}"
-                        "scopable: " + ("expected a channel" if attr.scopable else "expected null"))
+                problem(
+                    f"{where}.scope",
+                    f"{code!r} is {'' if attr.scopable else 'not '}"
+                    "scopable: " + ("expected a channel" if attr.scopable else "expected null"),
+                )
                 continue
             if scope is not None and scope not in structure.channels:
                 problem(f"{where}.scope", f"unknown channel {scope!r}")
@@ -136,11 +163,14 @@ def _values(raw: dict[str, Any], structure: Structure, record: ProductRecord,
                 if attr.type in MEDIA_TYPES:
                     paths = data if isinstance(data, list) else [data]
                     if not all(isinstance(p, str) for p in paths) or (
-                            attr.type != "gallery" and isinstance(data, list)):
-                        raise ValueError("expected a file path" + (
-                            "s" if attr.type == "gallery" else ""))
-                    record.media += [MediaRef(code, locale, scope, p, f"{where}.data")
-                                     for p in paths]
+                        attr.type != "gallery" and isinstance(data, list)
+                    ):
+                        raise ValueError(
+                            "expected a file path" + ("s" if attr.type == "gallery" else "")
+                        )
+                    record.media += [
+                        MediaRef(code, locale, scope, p, f"{where}.data") for p in paths
+                    ]
                 else:
                     set_value(values, code, locale, scope, json_value(attr, data))
             except ValueError as exc:
@@ -152,11 +182,22 @@ def document(record: ProductRecord, text_of: Any) -> dict[str, Any]:
     """The Akeneo-shaped document of a record (media data through ``text_of``)."""
     values: dict[str, Any] = {}
     for code, entries in record.values.items():
-        values[code] = [{"locale": e["locale"], "scope": e["scope"],
-                         "data": [text_of(code, d) for d in e["data"]]
-                         if isinstance(e["data"], list) and e["data"]
-                         and not isinstance(e["data"][0], dict) else text_of(code, e["data"])}
-                        for e in entries]
+        values[code] = [
+            {
+                "locale": e["locale"],
+                "scope": e["scope"],
+                "data": [text_of(code, d) for d in e["data"]]
+                if isinstance(e["data"], list) and e["data"] and not isinstance(e["data"][0], dict)
+                else text_of(code, e["data"]),
+            }
+            for e in entries
+        ]
     id_field = "code" if record.kind == "model" else "identifier"
-    return {id_field: record.sku, "family": record.family, "parent": record.parent,
-            "categories": record.categories, "enabled": record.enabled, "values": values}
+    return {
+        id_field: record.sku,
+        "family": record.family,
+        "parent": record.parent,
+        "categories": record.categories,
+        "enabled": record.enabled,
+        "values": values,
+    }

@@ -23,8 +23,12 @@ MAX_IMAGE_PIXELS = 40_000_000
 MAX_FILE_BYTES = 100 * 1024 * 1024
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
-IMAGE_FORMATS = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"),
-                 "WEBP": ("webp", "image/webp"), "GIF": ("gif", "image/gif")}
+IMAGE_FORMATS = {
+    "JPEG": ("jpg", "image/jpeg"),
+    "PNG": ("png", "image/png"),
+    "WEBP": ("webp", "image/webp"),
+    "GIF": ("gif", "image/gif"),
+}
 FILE_TYPES = {".pdf": "application/pdf", ".txt": "text/plain", ".zip": "application/zip"}
 DERIVATIVE_SIZES: dict[str, int] = {"thumb": 240, "medium": 800, "large": 1600}
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -59,8 +63,9 @@ def source_path(reference: str, base_dir: Path) -> Path:
         raise MediaError("empty media reference")
     if _SCHEME.match(ref) and not re.match(r"^[A-Za-z]:[\\/]", ref):
         scheme = ref.split(":", 1)[0].lower()
-        raise MediaError(f"{scheme}: references are not fetched; give a path relative to the "
-                         "imported file")
+        raise MediaError(
+            f"{scheme}: references are not fetched; give a path relative to the imported file"
+        )
     if os.path.isabs(ref) or ref.startswith("\\"):
         raise MediaError("absolute paths are refused; give a path relative to the imported file")
     base = base_dir.resolve()
@@ -101,8 +106,9 @@ class MediaStore:
         if not image:
             mime = FILE_TYPES.get(path.suffix.lower())
             if mime is None:
-                raise MediaError(f"unsupported file type {path.suffix!r}; expected "
-                                 f"{', '.join(FILE_TYPES)}")
+                raise MediaError(
+                    f"unsupported file type {path.suffix!r}; expected {', '.join(FILE_TYPES)}"
+                )
             return StoredMedia(f"{digest}{path.suffix.lower()}", path.name, mime, None, None, size)
         fmt, width, height = _check_image(path)
         ext, mime = IMAGE_FORMATS[fmt]
@@ -151,8 +157,10 @@ def _check_image(path: Path) -> tuple[str, int, int]:
             with Image.open(path) as img:
                 fmt = img.format or ""
                 if fmt not in IMAGE_FORMATS:
-                    raise MediaError(f"unsupported image format {fmt or path.suffix!r}; expected "
-                                     "JPEG, PNG, WebP or GIF")
+                    raise MediaError(
+                        f"unsupported image format {fmt or path.suffix!r}; expected "
+                        "JPEG, PNG, WebP or GIF"
+                    )
                 width, height = img.size
                 img.load()
     except MediaError:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index
+from sqlalchemy import JSON, Column, DateTime, Index, Table
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -55,8 +55,12 @@ class Product(SQLModel, table=True):
     family: str | None = Field(default=None, max_length=100)
     parent: str | None = Field(default=None, max_length=255)
     enabled: bool = True
-    categories: list[str] = Field(default_factory=list, sa_column=Column(JSONColumn, nullable=False))
-    values: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONColumn, nullable=False))
+    categories: list[str] = Field(
+        default_factory=list, sa_column=Column(JSONColumn, nullable=False)
+    )
+    values: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONColumn, nullable=False)
+    )
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True)))
 
 
@@ -72,3 +76,10 @@ class MediaAsset(SQLModel, table=True):
     height: int | None = None
     bytes: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True)))
+
+
+# Core tables, for bulk statements (imports, streaming reads) with precise types.
+product_table: Table = Product.__table__  # type: ignore[attr-defined]
+media_table: Table = MediaAsset.__table__  # type: ignore[attr-defined]
+structure_table: Table = StructureItem.__table__  # type: ignore[attr-defined]
+setting_table: Table = Setting.__table__  # type: ignore[attr-defined]

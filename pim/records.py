@@ -38,8 +38,9 @@ class ProductRecord:
     """System fields the import file sets (family, parent, categories, enabled)."""
 
 
-def set_value(values: Values, attribute: str, locale: str | None, scope: str | None,
-              data: Any) -> None:
+def set_value(
+    values: Values, attribute: str, locale: str | None, scope: str | None, data: Any
+) -> None:
     """Set (or, with ``data=None``, mark for removal) one value in ``values``."""
     entries = values.setdefault(attribute, [])
     for entry in entries:
@@ -74,9 +75,11 @@ def canonical_values(values: Values) -> Values:
     """Values sorted by attribute then locale and scope, without empty entries."""
     out: Values = {}
     for attribute in sorted(values):
-        entries = sorted((e for e in values[attribute] if e["data"] not in (None, "", [])),
-                         key=_entry_key)
+        entries = sorted(
+            (e for e in values[attribute] if e["data"] not in (None, "", [])), key=_entry_key
+        )
         if entries:
-            out[attribute] = [{"locale": e["locale"], "scope": e["scope"], "data": e["data"]}
-                              for e in entries]
+            out[attribute] = [
+                {"locale": e["locale"], "scope": e["scope"], "data": e["data"]} for e in entries
+            ]
     return out

@@ -44,12 +44,41 @@ from pim.view import (
     SalePrice,
 )
 
-RICH_TEXT_TAGS = {"p", "br", "strong", "em", "b", "i", "u", "ul", "ol", "li", "h3", "h4",
-                  "table", "thead", "tbody", "tr", "th", "td", "a", "span", "sub", "sup"}
+RICH_TEXT_TAGS = {
+    "p",
+    "br",
+    "strong",
+    "em",
+    "b",
+    "i",
+    "u",
+    "ul",
+    "ol",
+    "li",
+    "h3",
+    "h4",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "a",
+    "span",
+    "sub",
+    "sup",
+}
 _SPACES = re.compile(r"\s+")
 _BLANK_LINES = re.compile(r"\n\s*\n")
-CORE_ROLES = ("name", "description", "price", "sale_price", "sale_start", "sale_end",
-              "availability")
+CORE_ROLES = (
+    "name",
+    "description",
+    "price",
+    "sale_price",
+    "sale_start",
+    "sale_end",
+    "availability",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +93,13 @@ class MediaInfo:
 
 def sanitize_html(text: str) -> str:
     """Rich text reduced to safe formatting tags; scripts, handlers and odd links removed."""
-    return nh3.clean(text, tags=RICH_TEXT_TAGS, attributes={"a": {"href", "title"}},
-                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")
+    return nh3.clean(
+        text,
+        tags=RICH_TEXT_TAGS,
+        attributes={"a": {"href", "title"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer",
+    )
 
 
 def html_to_text(fragment: str) -> str:
@@ -101,15 +135,18 @@ class Resolver:
     def __init__(self, structure: Structure, ctx: ResolutionContext) -> None:
         channel = structure.channels.get(ctx.channel)
         if channel is None:
-            raise ResolutionError(f"unknown channel {ctx.channel!r}; known: "
-                                  f"{', '.join(structure.channels) or 'none'}")
+            raise ResolutionError(
+                f"unknown channel {ctx.channel!r}; known: {', '.join(structure.channels) or 'none'}"
+            )
         if ctx.locale not in structure.locales:
-            raise ResolutionError(f"unknown locale {ctx.locale!r}; known: "
-                                  f"{', '.join(structure.locales)}")
+            raise ResolutionError(
+                f"unknown locale {ctx.locale!r}; known: {', '.join(structure.locales)}"
+            )
         audience = ctx.audience or channel.audience
         if audience not in structure.audiences:
-            raise ResolutionError(f"unknown audience {audience!r}; known: "
-                                  f"{', '.join(structure.audiences)}")
+            raise ResolutionError(
+                f"unknown audience {audience!r}; known: {', '.join(structure.audiences)}"
+            )
         self.structure, self.ctx, self.channel = structure, ctx, channel
         self.audience = audience
         self.locale = ctx.locale
@@ -121,21 +158,29 @@ class Resolver:
         self._visible: dict[str | None, tuple[AttributeDef, ...]] = {}
         for code, fam in structure.families.items():
             self._visible[code] = tuple(
-                structure.attributes[a] for a in fam.attributes
-                if a not in core and self._audience_sees(structure.attributes[a]))
+                structure.attributes[a]
+                for a in fam.attributes
+                if a not in core and self._audience_sees(structure.attributes[a])
+            )
         self._visible[None] = ()
-        self._labels = {code: self._label(attr.labels, code)
-                        for code, attr in structure.attributes.items()}
-        self._options = {(code, o.code): self._label(o.labels, o.code)
-                         for code, attr in structure.attributes.items() for o in attr.options}
+        self._labels = {
+            code: self._label(attr.labels, code) for code, attr in structure.attributes.items()
+        }
+        self._options = {
+            (code, o.code): self._label(o.labels, o.code)
+            for code, attr in structure.attributes.items()
+            for o in attr.options
+        }
         self._categories: dict[str, CategoryPath] = {}
         for code in structure.categories:
             path = structure.category_path(code)
             if path and path[0].code == channel.category_tree:
                 self._categories[code] = CategoryPath(
-                    tuple(c.code for c in path), tuple(self._label(c.labels, c.code) for c in path))
-        self._family_labels = {code: self._label(f.labels, code)
-                               for code, f in structure.families.items()}
+                    tuple(c.code for c in path), tuple(self._label(c.labels, c.code) for c in path)
+                )
+        self._family_labels = {
+            code: self._label(f.labels, code) for code, f in structure.families.items()
+        }
 
     def _audience_sees(self, attr: AttributeDef) -> bool:
         return not attr.audiences or self.audience in attr.audiences
@@ -168,8 +213,7 @@ class Resolver:
                     return e["data"], loc
         return None, None
 
-    def _role(self, values: Values, role: str | None,
-              sources: dict[str, str]) -> Any:
+    def _role(self, values: Values, role: str | None, sources: dict[str, str]) -> Any:
         if role is None:
             return None
         data, source = self.lookup(values, self.structure.attributes.get(role))
@@ -183,11 +227,18 @@ class Resolver:
         required = family.requirements.get(self.channel.code, ()) if family else ()
         attrs = self.structure.attributes
         wanted = dict.fromkeys((self.roles.name, *required))
-        return tuple(code for code in wanted if code != "sku"
-                     and self.lookup(values, attrs.get(code))[0] in (None, "", []))
+        return tuple(
+            code
+            for code in wanted
+            if code != "sku" and self.lookup(values, attrs.get(code))[0] in (None, "", [])
+        )
 
-    def resolve(self, product: ProductRecord, ancestors: Sequence[ProductRecord] = (),
-                media: Mapping[str, MediaInfo] | None = None) -> ProductView:
+    def resolve(
+        self,
+        product: ProductRecord,
+        ancestors: Sequence[ProductRecord] = (),
+        media: Mapping[str, MediaInfo] | None = None,
+    ) -> ProductView:
         """The view of ``product`` (a variant's ``ancestors``: parent first)."""
         values = inherited(product, ancestors)
         sources: dict[str, str] = {}
@@ -205,8 +256,14 @@ class Resolver:
         visible = self._visible.get(family, ())
         attributes = tuple(v for v in (self._attribute(values, a, sources) for a in visible) if v)
         fam = self.structure.families.get(family or "")
-        axes = tuple(v for v in (self._attribute(values, self.structure.attributes[a], sources)
-                                 for a in (fam.variant_axes if fam and ancestors else ())) if v)
+        axes = tuple(
+            v
+            for v in (
+                self._attribute(values, self.structure.attributes[a], sources)
+                for a in (fam.variant_axes if fam and ancestors else ())
+            )
+            if v
+        )
         categories = self._category_paths(product, ancestors)
         weight_attr = self.structure.attributes.get(roles.weight or "")
         return ProductView(
@@ -245,8 +302,9 @@ class Resolver:
         for price in prices:
             if price["currency"] == self.currency:
                 amount = Decimal(price["amount"])
-                return Money(amount, self.currency, format_money(amount, self.currency,
-                                                                  self.locale))
+                return Money(
+                    amount, self.currency, format_money(amount, self.currency, self.locale)
+                )
         return None
 
     def _sale(self, values: Values, sources: dict[str, str]) -> SalePrice | None:
@@ -272,16 +330,25 @@ class Resolver:
             return self._options.get((attr.code, data), data)
         return data
 
-    def _attribute(self, values: Values, attr: AttributeDef,
-                   sources: dict[str, str]) -> AttributeValue | None:
+    def _attribute(
+        self, values: Values, attr: AttributeDef, sources: dict[str, str]
+    ) -> AttributeValue | None:
         data, source = self.lookup(values, attr)
         if data is None or data == "" or data == []:
             return None
         if source is not None:
             sources[attr.code] = source
         value, formatted, unit = self._format(attr, data)
-        return AttributeValue(attr.code, self._labels[attr.code], attr.type, value, formatted,
-                              unit, attr.group, source)
+        return AttributeValue(
+            attr.code,
+            self._labels[attr.code],
+            attr.type,
+            value,
+            formatted,
+            unit,
+            attr.group,
+            source,
+        )
 
     def _format(self, attr: AttributeDef, data: Any) -> tuple[Any, str, str | None]:
         kind, loc = attr.type, self.locale
@@ -311,13 +378,15 @@ class Resolver:
             return clean, html_to_text(clean), None
         return data, str(data), None
 
-    def _category_paths(self, product: ProductRecord,
-                        ancestors: Sequence[ProductRecord]) -> tuple[CategoryPath, ...]:
+    def _category_paths(
+        self, product: ProductRecord, ancestors: Sequence[ProductRecord]
+    ) -> tuple[CategoryPath, ...]:
         codes = dict.fromkeys(c for r in (*reversed(ancestors), product) for c in r.categories)
         return tuple(self._categories[c] for c in codes if c in self._categories)
 
-    def _images(self, values: Values, alt: str, media: Mapping[str, MediaInfo]
-                ) -> tuple[ImageView, ...]:
+    def _images(
+        self, values: Values, alt: str, media: Mapping[str, MediaInfo]
+    ) -> tuple[ImageView, ...]:
         keys: list[str] = []
         for code in self.roles.images:
             data, _ = self.lookup(values, self.structure.attributes.get(code))
@@ -331,11 +400,18 @@ class Resolver:
             if info is None or info.width is None or info.height is None:
                 continue
             derivatives = tuple(
-                Derivative(name, f"derivatives/{name}/{key}",
-                           *derivative_size(info.width, info.height, side))
-                for name, side in DERIVATIVE_SIZES.items())
-            images.append(ImageView(key, f"{key[:2]}/{key}", info.mime, info.width, info.height,
-                                    alt, derivatives))
+                Derivative(
+                    name,
+                    f"derivatives/{name}/{key}",
+                    *derivative_size(info.width, info.height, side),
+                )
+                for name, side in DERIVATIVE_SIZES.items()
+            )
+            images.append(
+                ImageView(
+                    key, f"{key[:2]}/{key}", info.mime, info.width, info.height, alt, derivatives
+                )
+            )
         return tuple(images)
 
 
@@ -347,9 +423,14 @@ def _text(data: Any) -> str | None:
     return str(data) if data not in (None, "") else None
 
 
-def resolve_product(product: ProductRecord, structure: Structure, ctx: ResolutionContext, *,
-                    ancestors: Sequence[ProductRecord] = (),
-                    media: Mapping[str, MediaInfo] | None = None) -> ProductView:
+def resolve_product(
+    product: ProductRecord,
+    structure: Structure,
+    ctx: ResolutionContext,
+    *,
+    ancestors: Sequence[ProductRecord] = (),
+    media: Mapping[str, MediaInfo] | None = None,
+) -> ProductView:
     """Resolve one product for ``ctx``; for many products build one :class:`Resolver`."""
     return Resolver(structure, ctx).resolve(product, ancestors, media)
 

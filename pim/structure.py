@@ -7,10 +7,11 @@ the database and merged by code. Resolution and import only read it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -147,8 +148,17 @@ class Roles(_Frozen):
     def codes(self) -> list[str]:
         """Every attribute code named by a role."""
         single = [
-            self.name, self.description, self.price, self.sale_price, self.sale_start,
-            self.sale_end, self.availability, self.brand, self.gtin, self.mpn, self.weight,
+            self.name,
+            self.description,
+            self.price,
+            self.sale_price,
+            self.sale_start,
+            self.sale_end,
+            self.availability,
+            self.brand,
+            self.gtin,
+            self.mpn,
+            self.weight,
             self.unit_price_measure,
         ]
         return [c for c in single if c] + list(self.images)
@@ -172,7 +182,13 @@ class Structure(_Frozen):
         """Allow ``{code: {...}}`` maps in files: the key becomes the item's code."""
         if isinstance(value, Mapping):
             return {
-                k: ({"code": k, **v} if isinstance(v, Mapping) else v if v is not None else {"code": k})
+                k: (
+                    {"code": k, **v}
+                    if isinstance(v, Mapping)
+                    else v
+                    if v is not None
+                    else {"code": k}
+                )
                 for k, v in value.items()
             }
         return value
@@ -216,70 +232,110 @@ class Structure(_Frozen):
 
     def problems(self) -> list[tuple[str, str]]:
         """Broken references inside the structure, as ``(key, message)`` pairs."""
-        out: list[tuple[str, str]] = []
-        locales = set(self.locales)
-        if self.default_locale not in locales:
-            out.append(("default_locale", f"unknown locale {self.default_locale!r}"))
+        return [
+            *self._locale_problems(),
+            *self._attribute_problems(),
+            *self._family_problems(),
+            *self._category_problems(),
+            *self._channel_problems(),
+            *self._role_problems(),
+        ]
+
+    def _locale_problems(self) -> Iterator[tuple[str, str]]:
+        if self.default_locale not in self.locales:
+            yield "default_locale", f"unknown locale {self.default_locale!r}"
         for code, loc in self.locales.items():
-            out += [(f"locales.{code}.fallback", f"unknown locale {f!r}")
-                    for f in loc.fallback if f not in locales]
+            for f in loc.fallback:
+                if f not in self.locales:
+                    yield f"locales.{code}.fallback", f"unknown locale {f!r}"
+
+    def _attribute_problems(self) -> Iterator[tuple[str, str]]:
+        from pim.units import UNITS
+
         for code, attr in self.attributes.items():
             key = f"attributes.{code}"
-            out += [(f"{key}.audiences", f"unknown audience {a!r}, expected one of "
-                     f"{', '.join(self.audiences)}") for a in attr.audiences if a not in self.audiences]
+            for a in attr.audiences:
+                if a not in self.audiences:
+                    yield (
+                        f"{key}.audiences",
+                        f"unknown audience {a!r}, expected one of {', '.join(self.audiences)}",
+                    )
             if attr.type in ("simpleselect", "multiselect") and not attr.options:
-                out.append((f"{key}.options", "a select attribute needs at least one option"))
+                yield f"{key}.options", "a select attribute needs at least one option"
             if attr.type == "metric":
-                from pim.units import UNITS
-
                 for unit in (*attr.units, *([attr.default_unit] if attr.default_unit else [])):
                     if unit not in UNITS:
-                        out.append((f"{key}.units", f"unknown unit {unit!r}"))
+                        yield f"{key}.units", f"unknown unit {unit!r}"
                 if not attr.default_unit:
-                    out.append((f"{key}.default_unit", "a metric attribute needs a default unit"))
+                    yield f"{key}.default_unit", "a metric attribute needs a default unit"
+
+    def _family_problems(self) -> Iterator[tuple[str, str]]:
         for code, fam in self.families.items():
             key = f"families.{code}"
-            out += [(f"{key}.attributes", f"unknown attribute {a!r}")
-                    for a in fam.attributes if a not in self.attributes]
+            for a in fam.attributes:
+                if a not in self.attributes:
+                    yield f"{key}.attributes", f"unknown attribute {a!r}"
             for channel, required in fam.requirements.items():
                 if channel not in self.channels:
-                    out.append((f"{key}.requirements.{channel}", f"unknown channel {channel!r}"))
-                out += [(f"{key}.requirements.{channel}", f"{a!r} is not an attribute of the family")
-                        for a in required if a not in fam.attributes and a != "sku"]
+                    yield f"{key}.requirements.{channel}", f"unknown channel {channel!r}"
+                for a in required:
+                    if a not in fam.attributes and a != "sku":
+                        yield (
+                            f"{key}.requirements.{channel}",
+                            f"{a!r} is not an attribute of the family",
+                        )
             for axis in fam.variant_axes:
-                attr = self.attributes.get(axis)
-                if axis not in fam.attributes or attr is None:
-                    out.append((f"{key}.variant_axes", f"{axis!r} is not an attribute of the family"))
-                elif attr.type not in ("simpleselect", "boolean", "metric", "text"):
-                    out.append((f"{key}.variant_axes", f"{axis!r} is a {attr.type}; axes must be "
-                                "simpleselect, boolean, metric or text"))
-                elif attr.localizable or attr.scopable:
-                    out.append((f"{key}.variant_axes", f"{axis!r} must be neither localizable "
-                                "nor scopable"))
+                axis_attr = self.attributes.get(axis)
+                if axis not in fam.attributes or axis_attr is None:
+                    yield f"{key}.variant_axes", f"{axis!r} is not an attribute of the family"
+                elif axis_attr.type not in ("simpleselect", "boolean", "metric", "text"):
+                    yield (
+                        f"{key}.variant_axes",
+                        f"{axis!r} is a {axis_attr.type}; axes must "
+                        "be simpleselect, boolean, metric or text",
+                    )
+                elif axis_attr.localizable or axis_attr.scopable:
+                    yield (
+                        f"{key}.variant_axes",
+                        f"{axis!r} must be neither localizable nor scopable",
+                    )
+
+    def _category_problems(self) -> Iterator[tuple[str, str]]:
         for code, cat in self.categories.items():
             if cat.parent is not None and cat.parent not in self.categories:
-                out.append((f"categories.{code}.parent", f"unknown category {cat.parent!r}"))
+                yield f"categories.{code}.parent", f"unknown category {cat.parent!r}"
             elif self.category_path(code)[0].parent is not None:
-                out.append((f"categories.{code}.parent", "the parents form a cycle"))
+                yield f"categories.{code}.parent", "the parents form a cycle"
+
+    def _channel_problems(self) -> Iterator[tuple[str, str]]:
         for code, ch in self.channels.items():
             key = f"channels.{code}"
-            out += [(f"{key}.locales", f"unknown locale {loc!r}") for loc in ch.locales
-                    if loc not in locales]
-            if ch.category_tree not in self.categories or self.categories[ch.category_tree].parent:
-                out.append((f"{key}.category_tree", f"{ch.category_tree!r} is not a category tree "
-                            "(a category without parent)"))
+            for locale in ch.locales:
+                if locale not in self.locales:
+                    yield f"{key}.locales", f"unknown locale {locale!r}"
+                if ch.currency_for(locale) is None:
+                    yield (
+                        f"{key}.currencies",
+                        f"no currency for locale {locale!r} (add it or a '*' default)",
+                    )
+            tree = self.categories.get(ch.category_tree)
+            if tree is None or tree.parent is not None:
+                yield (
+                    f"{key}.category_tree",
+                    f"{ch.category_tree!r} is not a category tree (a category without parent)",
+                )
             if ch.audience not in self.audiences:
-                out.append((f"{key}.audience", f"unknown audience {ch.audience!r}"))
-            for loc in ch.locales:
-                if ch.currency_for(loc) is None:
-                    out.append((f"{key}.currencies", f"no currency for locale {loc!r} "
-                                "(add it or a '*' default)"))
-        roles = self.roles
-        for role, code in roles.model_dump().items():
-            for c in code if isinstance(code, list | tuple) else [code]:
+                yield f"{key}.audience", f"unknown audience {ch.audience!r}"
+            try:
+                ZoneInfo(ch.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                yield f"{key}.timezone", f"unknown time zone {ch.timezone!r}"
+
+    def _role_problems(self) -> Iterator[tuple[str, str]]:
+        for role, value in self.roles.model_dump().items():
+            for c in value if isinstance(value, list | tuple) else [value]:
                 if c and c not in self.attributes:
-                    out.append((f"roles.{role}", f"unknown attribute {c!r}"))
-        return out
+                    yield f"roles.{role}", f"unknown attribute {c!r}"
 
 
 def read_structure_file(path: Path) -> tuple[Structure, set[str]]:
@@ -300,17 +356,26 @@ def read_structure_file(path: Path) -> tuple[Structure, set[str]]:
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         mark = getattr(exc, "problem_mark", None)
         row = mark.line + 1 if mark is not None else getattr(exc, "lineno", None)
-        raise CatalogueImportError([Problem(name, f"not valid {path.suffix[1:].upper()}: "
-                                            f"{getattr(exc, 'problem', None) or exc}", row)]) from None
+        raise CatalogueImportError(
+            [
+                Problem(
+                    name,
+                    f"not valid {path.suffix[1:].upper()}: {getattr(exc, 'problem', None) or exc}",
+                    row,
+                )
+            ]
+        ) from None
     if not isinstance(raw, dict):
         raise CatalogueImportError([Problem(name, "expected a mapping at the top level")])
     try:
         structure = Structure.model_validate(raw)
     except ValidationError as exc:
-        raise CatalogueImportError([
-            Problem(name, f"{err['msg']}", column=".".join(str(p) for p in err["loc"]))
-            for err in exc.errors()
-        ]) from None
+        raise CatalogueImportError(
+            [
+                Problem(name, f"{err['msg']}", column=".".join(str(p) for p in err["loc"]))
+                for err in exc.errors()
+            ]
+        ) from None
     return structure, set(raw)
 
 
@@ -318,6 +383,8 @@ def dump_structure(structure: Structure) -> dict[str, Any]:
     """The structure as plain data for a YAML or JSON file (codes become map keys)."""
     data = structure.model_dump(mode="json", exclude_defaults=False)
     for section in ("locales", "attributes", "families", "categories", "channels"):
-        data[section] = {code: {k: v for k, v in item.items() if k != "code"}
-                         for code, item in data[section].items()}
+        data[section] = {
+            code: {k: v for k, v in item.items() if k != "code"}
+            for code, item in data[section].items()
+        }
     return data

@@ -19,8 +19,10 @@ class Unit:
 
 
 def _units(*rows: tuple[str, str | None, str, str, str]) -> dict[str, Unit]:
-    return {code: Unit(code, cldr, symbol, family, Decimal(factor))
-            for code, cldr, symbol, family, factor in rows}
+    return {
+        code: Unit(code, cldr, symbol, family, Decimal(factor))
+        for code, cldr, symbol, family, factor in rows
+    }
 
 
 UNITS: dict[str, Unit] = _units(
@@ -54,14 +56,32 @@ UNITS: dict[str, Unit] = _units(
 )
 
 AKENEO_UNIT_ALIASES: dict[str, str] = {
-    "MILLIGRAM": "mg", "GRAM": "g", "KILOGRAM": "kg",
-    "MILLIMETER": "mm", "CENTIMETER": "cm", "METER": "m", "INCH": "in",
-    "MILLILITER": "ml", "LITER": "l",
-    "WATT": "W", "KILOWATT": "kW", "VOLT": "V", "AMPERE": "A",
-    "MILLIAMPEREHOUR": "mAh", "WATTHOUR": "Wh", "KILOWATTHOUR": "kWh",
-    "HERTZ": "Hz", "KILOHERTZ": "kHz", "DECIBEL": "dB", "OHM": "ohm",
-    "SECOND": "s", "MINUTE": "min", "HOUR": "h", "CELSIUS": "C",
-    "SQUARE_METER": "m2", "GIGABYTE": "GB",
+    "MILLIGRAM": "mg",
+    "GRAM": "g",
+    "KILOGRAM": "kg",
+    "MILLIMETER": "mm",
+    "CENTIMETER": "cm",
+    "METER": "m",
+    "INCH": "in",
+    "MILLILITER": "ml",
+    "LITER": "l",
+    "WATT": "W",
+    "KILOWATT": "kW",
+    "VOLT": "V",
+    "AMPERE": "A",
+    "MILLIAMPEREHOUR": "mAh",
+    "WATTHOUR": "Wh",
+    "KILOWATTHOUR": "kWh",
+    "HERTZ": "Hz",
+    "KILOHERTZ": "kHz",
+    "DECIBEL": "dB",
+    "OHM": "ohm",
+    "SECOND": "s",
+    "MINUTE": "min",
+    "HOUR": "h",
+    "CELSIUS": "C",
+    "SQUARE_METER": "m2",
+    "GIGABYTE": "GB",
 }
 
 

@@ -42,20 +42,21 @@ def clean_text(text: str) -> str:
     return _INVALID_XML.sub("", unicodedata.normalize("NFC", text))
 
 
-def parse_decimal(raw: Any, *, what: str = "a number") -> Decimal:
+def parse_decimal(raw: Any, *, what: str = "number") -> Decimal:
     """A finite decimal from a string like ``12.50`` (a dot, no thousands separators)."""
+    expected = f"expected a decimal number like 12.50 for the {what}"
     if isinstance(raw, bool) or raw is None:
-        raise ValueError(f"expected {what}, got {raw!r}")
+        raise ValueError(f"{expected}, got {raw!r}")
     text = str(raw).strip()
     if isinstance(raw, float):
         text = repr(raw)
     if not _NUMBER.match(text):
         hint = " (use '.' as the decimal separator)" if re.match(r"^[+-]?\d+,\d+$", text) else ""
-        raise ValueError(f"expected {what} like 12.50{hint}, got {_short(text)!r}")
+        raise ValueError(f"{expected}{hint}, got {_short(text)!r}")
     try:
         return Decimal(text)
     except InvalidOperation:  # pragma: no cover - the pattern guarantees a valid decimal
-        raise ValueError(f"expected {what}, got {_short(text)!r}") from None
+        raise ValueError(f"{expected}, got {_short(text)!r}") from None
 
 
 def _short(text: str, limit: int = 40) -> str:
@@ -180,8 +181,11 @@ def json_value(attr: AttributeDef, data: Any) -> Any:
     if kind == "multiselect" or kind == "reference":
         if not isinstance(data, list):
             raise ValueError(f"expected a list of codes, got {type(data).__name__}")
-        return [option_value(attr, d) for d in data] if kind == "multiselect" else [
-            text_value(attr, d) for d in data]
+        return (
+            [option_value(attr, d) for d in data]
+            if kind == "multiselect"
+            else [text_value(attr, d) for d in data]
+        )
     if kind == "price":
         if not isinstance(data, list):
             raise ValueError("expected a list of {amount, currency}")
@@ -190,16 +194,23 @@ def json_value(attr: AttributeDef, data: Any) -> Any:
             if not isinstance(item, dict) or "currency" not in item or "amount" not in item:
                 raise ValueError("expected a list of {amount, currency}")
             currency = currency_code(item["currency"])
-            prices.append({"amount": amount_value(attr, item["amount"], what=f"price in {currency}"),
-                           "currency": currency})
+            prices.append(
+                {
+                    "amount": amount_value(attr, item["amount"], what=f"price in {currency}"),
+                    "currency": currency,
+                }
+            )
         return sorted(prices, key=lambda p: p["currency"])
     if kind == "metric":
         if not isinstance(data, dict) or "amount" not in data:
             raise ValueError("expected {amount, unit}")
         unit = metric_unit(attr, data.get("unit") or attr.default_unit)
         return {"amount": amount_value(attr, data["amount"], what="amount"), "unit": unit}
-    return cell_value(attr, data) if isinstance(data, str) else (
-        boolean_value(data) if kind == "boolean" else _wrong_type(kind, data))
+    return (
+        cell_value(attr, data)
+        if isinstance(data, str)
+        else (boolean_value(data) if kind == "boolean" else _wrong_type(kind, data))
+    )
 
 
 def _wrong_type(kind: str, data: Any) -> Any:

@@ -1,0 +1,89 @@
+"""Shared fixtures: catalogues on SQLite and PostgreSQL, and the example catalogue."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import SQLModel, create_engine
+
+from pim import Catalogue
+from pim.db import database_url
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "catalogue"
+FIXTURES = Path(__file__).parent / "fixtures"
+PG_URL = os.environ.get("VITRINA_TEST_DATABASE_URL")
+
+sys.path.insert(0, str(ROOT / "examples"))
+import make_images  # noqa: E402
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On CI, PostgreSQL tests must run: a missing server is a failure, not a skip."""
+    if os.environ.get("CI") and not PG_URL:
+        raise pytest.UsageError(
+            "CI is set but VITRINA_TEST_DATABASE_URL is not: the "
+            "PostgreSQL half of the suite would be skipped"
+        )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database on each backend."""
+    if request.param == "sqlite":
+        return str(tmp_path / "catalogue.db")
+    if not PG_URL:
+        pytest.skip("VITRINA_TEST_DATABASE_URL is not set")
+    engine = create_engine(database_url(PG_URL))
+    SQLModel.metadata.drop_all(engine)
+    engine.dispose()
+    return PG_URL
+
+
+@pytest.fixture(scope="session")
+def media_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One media store for the session: it is content-addressed, so tests can share it."""
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture
+def catalogue(db_url: str, media_root: Path) -> Iterator[Catalogue]:
+    """An empty catalogue on each backend."""
+    cat = Catalogue.open(db_url, media=media_root)
+    yield cat
+    cat.close()
+
+
+@pytest.fixture(scope="session")
+def example_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the example catalogue with its images drawn."""
+    target = tmp_path_factory.mktemp("example") / "catalogue"
+    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("images"))
+    make_images.main(target)
+    return target
+
+
+@pytest.fixture
+def example(catalogue: Catalogue, example_dir: Path) -> Catalogue:
+    """The example catalogue, imported, on each backend."""
+    catalogue.import_path(example_dir)
+    return catalogue
+
+
+@pytest.fixture
+def structure_file(example_dir: Path) -> Path:
+    """The example's structure file."""
+    return example_dir / "structure.yaml"
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, example_dir: Path) -> Path:
+    """A folder for test input files, holding a copy of the example images."""
+    folder = tmp_path / "input"
+    shutil.copytree(example_dir / "images", folder / "images")
+    return folder
