@@ -166,9 +166,16 @@ class Catalogue:
     # -- queries ------------------------------------------------------------------------
 
     def records(
-        self, kind: str = "product", batch_size: int = 1000, skus: Sequence[str] | None = None
+        self,
+        kind: str = "product",
+        batch_size: int = 1000,
+        skus: Sequence[str] | None = None,
+        shard: tuple[int, int] | None = None,
     ) -> Iterator[ProductRecord]:
-        """Stored records of ``kind`` (``product`` or ``model``) in SKU order, streamed."""
+        """Stored records of ``kind`` (``product`` or ``model``) in SKU order, streamed.
+
+        ``shard=(i, n)`` reads only the i-th of n disjoint parts, for parallel workers.
+        """
         last = ""
         with self.engine.connect() as conn:
             while True:
@@ -180,6 +187,8 @@ class Catalogue:
                 )
                 if skus is not None:
                     query = query.where(P.sku.in_(list(skus)))
+                if shard is not None:
+                    query = query.where(P.id % shard[1] == shard[0])
                 rows = conn.execute(query).all()
                 if not rows:
                     return
@@ -262,16 +271,18 @@ class Catalogue:
         *,
         skus: Sequence[str] | None = None,
         batch_size: int = 500,
+        shard: tuple[int, int] | None = None,
     ) -> Iterator[ProductView]:
         """Views of every product (not product models) for a context, streamed in SKU order.
 
         Memory stays flat: products are read ``batch_size`` at a time, with their product
-        models (a bounded cache) and the facts of their media.
+        models (a bounded cache) and the facts of their media. ``shard=(i, n)`` yields only
+        the i-th of n disjoint parts, so n processes can share the work.
         """
         resolver = self.resolver(channel, locale, audience, moment)
         models: OrderedDict[str, ProductRecord] = OrderedDict()
         batch: list[ProductRecord] = []
-        for record in self.records("product", batch_size, skus):
+        for record in self.records("product", batch_size, skus, shard):
             batch.append(record)
             if len(batch) >= batch_size:
                 yield from self._resolve_batch(resolver, batch, models)

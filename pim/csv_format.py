@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from pim.errors import Problem
-from pim.records import MediaRef, ProductRecord, Values, set_value
+from pim.records import MediaRef, ProductRecord, ValueKey, canonical_rank, values_from
 from pim.structure import MEDIA_TYPES, Structure
 from pim.values import amount_value, boolean_value, cell_value, metric_unit
 
@@ -153,7 +153,9 @@ def read_records(
             Problem(file, "missing required column 'sku' (or 'code' for product models)", 1, "sku")
         )
         return
-    kind = "model" if id_column == "code" else "product"
+    rows = _RowReader(
+        columns, "model" if id_column == "code" else "product", id_column, structure, file, problems
+    )
     width = len(header)
     start = reader.line_num + 1
     while True:
@@ -173,65 +175,83 @@ def read_records(
                 Problem(file, f"expected {width} cells like the header, got {len(cells)}", row)
             )
             continue
-        yield _record(cells, columns, kind, id_column, structure, file, row, problems)
+        yield rows.record(cells, row)
 
 
-def _record(
-    cells: list[str],
-    columns: list[Column],
-    kind: str,
-    id_column: str,
-    structure: Structure,
-    file: str,
-    row: int,
-    problems: list[Problem],
-) -> ProductRecord:
-    record = ProductRecord(sku="", kind=kind, row=row)
-    values: Values = {}
-    present: set[str] = set()
-    pending: dict[tuple[str, str | None, str | None], dict[str, Any]] = {}
-    for col in columns:
-        cell = cells[col.index]
-        try:
-            if col.system:
-                _system_cell(record, col.name, cell, id_column, structure, present)
+class _RowReader:
+    """Turns the cells of one row into a :class:`ProductRecord`, collecting problems."""
+
+    def __init__(
+        self,
+        columns: list[Column],
+        kind: str,
+        id_column: str,
+        structure: Structure,
+        file: str,
+        problems: list[Problem],
+    ) -> None:
+        self.columns, self.kind, self.id_column = columns, kind, id_column
+        self.structure, self.file, self.problems = structure, file, problems
+        self.rank = canonical_rank(
+            [(c.attribute, c.locale, c.scope) for c in columns if not c.system]
+        )
+
+    def record(self, cells: list[str], row: int) -> ProductRecord:
+        """The record of one row."""
+        kind, id_column, structure = self.kind, self.id_column, self.structure
+        file, problems, rank = self.file, self.problems, self.rank
+        columns = self.columns
+        record = ProductRecord(sku="", kind=kind, row=row)
+        values: dict[ValueKey, Any] = {}
+        present: set[str] = set()
+        pending: dict[ValueKey, dict[str, Any]] = {}
+        attributes = structure.attributes
+        for col in columns:
+            cell = cells[col.index].strip()
+            try:
+                if col.system:
+                    _system_cell(record, col.name, cells[col.index], id_column, structure, present)
+                    continue
+                attr = attributes[col.attribute]
+                key = (col.attribute, col.locale, col.scope)
+                kind_ = attr.type
+                if kind_ == "price":
+                    pending.setdefault(key, {})[col.currency or ""] = cell and amount_value(
+                        attr, cell, what=f"price in {col.currency}"
+                    )
+                elif kind_ == "metric":
+                    if cell:
+                        cell = (
+                            metric_unit(attr, cell)
+                            if col.unit
+                            else amount_value(attr, cell, what="amount")
+                        )
+                    pending.setdefault(key, {})["unit" if col.unit else "amount"] = cell
+                elif not cell:
+                    record.cleared.add(key)
+                elif kind_ in MEDIA_TYPES:
+                    paths = [p.strip() for p in cell.split(",") if p.strip()]
+                    if kind_ != "gallery" and len(paths) > 1:
+                        raise ValueError("expected one file path")
+                    values[key] = paths if kind_ == "gallery" else paths[0]
+                    record.media += [MediaRef(*key, p, col.name) for p in paths]
+                else:
+                    values[key] = cell_value(attr, cells[col.index])
+            except ValueError as exc:
+                problems.append(Problem(file, str(exc), row, col.name))
+        for key, parts in pending.items():
+            try:
+                data = _combined(attributes[key[0]], parts)
+            except ValueError as exc:
+                problems.append(Problem(file, str(exc), row, column_name(*key)))
                 continue
-            attr = structure.attributes[col.attribute]
-            key = (col.attribute, col.locale, col.scope)
-            if attr.type == "price":
-                amount = cell.strip()
-                pending.setdefault(key, {})[col.currency or ""] = amount and amount_value(
-                    attr, amount, what=f"price in {col.currency}"
-                )
-            elif attr.type == "metric":
-                part = cell.strip()
-                if part and col.unit:
-                    part = metric_unit(attr, part)
-                elif part:
-                    part = amount_value(attr, part, what="amount")
-                pending.setdefault(key, {})["unit" if col.unit else "amount"] = part
-            elif not cell.strip():
-                set_value(values, col.attribute, col.locale, col.scope, None)
-            elif attr.type in MEDIA_TYPES:
-                paths = [p.strip() for p in cell.split(",") if p.strip()]
-                if attr.type != "gallery" and len(paths) > 1:
-                    raise ValueError("expected one file path")
-                record.media += [
-                    MediaRef(col.attribute, col.locale, col.scope, p, col.name) for p in paths
-                ]
+            if data is None:
+                record.cleared.add(key)
             else:
-                set_value(values, col.attribute, col.locale, col.scope, cell_value(attr, cell))
-        except ValueError as exc:
-            problems.append(Problem(file, str(exc), row, col.name))
-    for (code, locale, scope), parts in pending.items():
-        attr = structure.attributes[code]
-        try:
-            set_value(values, code, locale, scope, _combined(attr, parts))
-        except ValueError as exc:
-            problems.append(Problem(file, str(exc), row, column_name(code, locale, scope)))
-    record.values = values
-    record.present = frozenset(present)
-    return record
+                values[key] = data
+        record.values = values_from(values, rank)
+        record.present = frozenset(present)
+        return record
 
 
 def _system_cell(

@@ -23,7 +23,7 @@ from pim import csv_format, jsonl_format
 from pim.errors import CatalogueImportError, Problem
 from pim.media import MediaError, MediaStore, StoredMedia, source_path
 from pim.model import media_table, product_table, setting_table, structure_table, utcnow
-from pim.records import ProductRecord, merge_values, set_value
+from pim.records import ProductRecord, merge_values, replace_data
 from pim.structure import Structure, read_structure_file
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,8 @@ class _ImportState:
     seen: dict[str, tuple[str, int]] = field(default_factory=dict)
     models: dict[str, str | None] = field(default_factory=dict)
     media: dict[str, tuple[Path, StoredMedia]] = field(default_factory=dict)
-    media_cache: dict[Path, StoredMedia] = field(default_factory=dict)
+    media_cache: dict[str, tuple[Path, StoredMedia]] = field(default_factory=dict)
+    """Media references already checked in this file, by their text."""
     report: ImportReport | None = None
 
     def problem(self, message: str, row: int | None = None, column: str | None = None) -> None:
@@ -292,7 +293,9 @@ def _process_batch(
             "categories": record.categories
             if "categories" in record.present or old is None
             else old.categories,
-            "values": merge_values(old.values if old is not None else {}, record.values),
+            "values": merge_values(
+                old.values if old is not None else {}, record.values, record.cleared
+            ),
             "updated_at": now,
         }
         if old is None:
@@ -341,7 +344,7 @@ def _check_parent(
     fam = state.structure.families.get(family) if family else None
     if fam is not None and record.kind == "product":
         old = existing.get(record.sku)
-        merged = merge_values(old.values if old is not None else {}, record.values)
+        merged = merge_values(old.values if old is not None else {}, record.values, record.cleared)
         for axis in fam.variant_axes:
             if axis not in merged:
                 state.problem(
@@ -355,24 +358,17 @@ def _resolve_media(state: _ImportState, record: ProductRecord) -> None:
     for ref in record.media:
         attr = state.structure.attributes[ref.attribute]
         try:
-            path = source_path(ref.path, base)
-            media = state.media_cache.get(path)
-            if media is None:
-                media = state.store.inspect(path, image=attr.type != "file")
-                state.media_cache[path] = media
+            cached = state.media_cache.get(ref.path)
+            if cached is None:
+                path = source_path(ref.path, base)
+                cached = path, state.store.inspect(path, image=attr.type != "file")
+                state.media_cache[ref.path] = cached
+            path, media = cached
         except (MediaError, OSError) as exc:
             state.problem(f"{ref.path!r}: {exc}", record.row, ref.column)
             continue
         state.media.setdefault(media.key, (path, media))
-        if attr.type == "gallery":
-            entries = record.values.setdefault(ref.attribute, [])
-            current = next(
-                (e for e in entries if e["locale"] == ref.locale and e["scope"] == ref.scope), None
-            )
-            keys = (current["data"] if current else None) or []
-            set_value(record.values, ref.attribute, ref.locale, ref.scope, [*keys, media.key])
-        else:
-            set_value(record.values, ref.attribute, ref.locale, ref.scope, media.key)
+        replace_data(record.values, (ref.attribute, ref.locale, ref.scope), ref.path, media.key)
     record.media = []
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pim.errors import Problem
-from pim.records import MediaRef, ProductRecord, Values, set_value
+from pim.records import MediaRef, ProductRecord, ValueKey, Values, values_from
 from pim.structure import MEDIA_TYPES, Structure
 from pim.values import boolean_value, json_value
 
@@ -119,7 +119,7 @@ def _record(
 def _values(
     raw: dict[str, Any], structure: Structure, record: ProductRecord, problem: Any
 ) -> Values:
-    values: Values = {}
+    values: dict[ValueKey, Any] = {}
     for code, entries in raw.items():
         field = f"values.{code}"
         attr = structure.attributes.get(code)
@@ -156,8 +156,9 @@ def _values(
             if scope is not None and scope not in structure.channels:
                 problem(f"{where}.scope", f"unknown channel {scope!r}")
                 continue
+            key = (code, locale, scope)
             if data is None or data == "" or data == []:
-                set_value(values, code, locale, scope, None)
+                record.cleared.add(key)
                 continue
             try:
                 if attr.type in MEDIA_TYPES:
@@ -168,14 +169,13 @@ def _values(
                         raise ValueError(
                             "expected a file path" + ("s" if attr.type == "gallery" else "")
                         )
-                    record.media += [
-                        MediaRef(code, locale, scope, p, f"{where}.data") for p in paths
-                    ]
+                    values[key] = data
+                    record.media += [MediaRef(*key, p, f"{where}.data") for p in paths]
                 else:
-                    set_value(values, code, locale, scope, json_value(attr, data))
+                    values[key] = json_value(attr, data)
             except ValueError as exc:
                 problem(f"{where}.data", str(exc))
-    return values
+    return values_from(values)
 
 
 def document(record: ProductRecord, text_of: Any) -> dict[str, Any]:

@@ -7,6 +7,8 @@ from typing import Any
 
 Values = dict[str, list[dict[str, Any]]]
 """Akeneo-shaped values: attribute code → ``[{"locale", "scope", "data"}, …]``."""
+ValueKey = tuple[str, str | None, str | None]
+"""(attribute, locale, scope) of one value."""
 
 
 @dataclass(slots=True)
@@ -34,52 +36,55 @@ class ProductRecord:
     row: int = 0
     """Where the record starts in its import file (line number)."""
     media: list[MediaRef] = field(default_factory=list)
+    """Media paths in ``values``, to be replaced by media keys when stored."""
     present: frozenset[str] = frozenset()
     """System fields the import file sets (family, parent, categories, enabled)."""
+    cleared: set[ValueKey] = field(default_factory=set)
+    """Values the import file empties."""
 
 
-def set_value(
-    values: Values, attribute: str, locale: str | None, scope: str | None, data: Any
-) -> None:
-    """Set (or, with ``data=None``, mark for removal) one value in ``values``."""
-    entries = values.setdefault(attribute, [])
-    for entry in entries:
-        if entry["locale"] == locale and entry["scope"] == scope:
-            entry["data"] = data
-            return
-    entries.append({"locale": locale, "scope": scope, "data": data})
+def values_from(cells: dict[ValueKey, Any], rank: dict[ValueKey, int] | None = None) -> Values:
+    """Canonical values (attribute, then locale and scope order) from ``{key: data}``.
 
-
-def get_value(values: Values, attribute: str, locale: str | None, scope: str | None) -> Any:
-    """The data of one value, or None."""
-    for entry in values.get(attribute, ()):
-        if entry["locale"] == locale and entry["scope"] == scope:
-            return entry["data"]
-    return None
-
-
-def _entry_key(entry: dict[str, Any]) -> tuple[str, str]:
-    return (entry["locale"] or "", entry["scope"] or "")
-
-
-def merge_values(old: Values, new: Values) -> Values:
-    """``old`` updated by ``new``; entries whose data is None are removed. Canonical order."""
-    merged: Values = {k: [dict(e) for e in v] for k, v in old.items()}
-    for attribute, entries in new.items():
-        for entry in entries:
-            set_value(merged, attribute, entry["locale"], entry["scope"], entry["data"])
-    return canonical_values(merged)
-
-
-def canonical_values(values: Values) -> Values:
-    """Values sorted by attribute then locale and scope, without empty entries."""
-    out: Values = {}
-    for attribute in sorted(values):
-        entries = sorted(
-            (e for e in values[attribute] if e["data"] not in (None, "", [])), key=_entry_key
+    ``rank`` may give each key's position in that order, precomputed (a CSV file's columns).
+    """
+    values: Values = {}
+    for key in sorted(cells, key=rank.__getitem__ if rank is not None else _sort_key):
+        values.setdefault(key[0], []).append(
+            {"locale": key[1], "scope": key[2], "data": cells[key]}
         )
-        if entries:
-            out[attribute] = [
-                {"locale": e["locale"], "scope": e["scope"], "data": e["data"]} for e in entries
-            ]
-    return out
+    return values
+
+
+def canonical_rank(keys: list[ValueKey]) -> dict[ValueKey, int]:
+    """Position of each key in canonical order, for :func:`values_from`."""
+    return {key: i for i, key in enumerate(sorted(set(keys), key=_sort_key))}
+
+
+def _sort_key(key: ValueKey) -> tuple[str, str, str]:
+    return key[0], key[1] or "", key[2] or ""
+
+
+def replace_data(values: Values, key: ValueKey, old: Any, new: Any) -> None:
+    """Replace ``old`` by ``new`` in the data of one value (or in its list of items)."""
+    for entry in values.get(key[0], ()):
+        if entry["locale"] == key[1] and entry["scope"] == key[2]:
+            data = entry["data"]
+            entry["data"] = (
+                [new if d == old else d for d in data] if isinstance(data, list) else new
+            )
+
+
+def merge_values(old: Values, new: Values, cleared: set[ValueKey] | None = None) -> Values:
+    """``old`` updated by ``new`` (both canonical), without the ``cleared`` values."""
+    if not old:
+        return new
+    cells = {
+        (code, e["locale"], e["scope"]): e["data"]
+        for values in (old, new)
+        for code, entries in values.items()
+        for e in entries
+    }
+    for key in cleared or ():
+        cells.pop(key, None)
+    return values_from(cells)

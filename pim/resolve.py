@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -69,6 +69,9 @@ RICH_TEXT_TAGS = {
     "sup",
 }
 _SPACES = re.compile(r"\s+")
+_TAGS = re.compile(r"<[^>]*>")
+ATTRIBUTE_CACHE_SIZE = 100_000
+_UNCACHED_TYPES = frozenset({"text", "textarea", "identifier", "reference", "gallery"})
 _BLANK_LINES = re.compile(r"\n\s*\n")
 CORE_ROLES = (
     "name",
@@ -103,9 +106,11 @@ def sanitize_html(text: str) -> str:
 
 
 def html_to_text(fragment: str) -> str:
-    """Plain text of an HTML fragment, whitespace collapsed."""
-    stripped = nh3.clean(re.sub(r"<(br|/p|/li|/h\d)\s*/?>", " ", fragment), tags=set())
-    return _SPACES.sub(" ", html.unescape(stripped)).strip()
+    """Plain text of sanitised HTML (from :func:`sanitize_html`), whitespace collapsed.
+
+    Sanitised HTML escapes every ``<`` outside a tag, so removing tags is exact.
+    """
+    return _SPACES.sub(" ", html.unescape(_TAGS.sub(" ", fragment))).strip()
 
 
 def text_to_html(text: str) -> str:
@@ -178,6 +183,12 @@ class Resolver:
                 self._categories[code] = CategoryPath(
                     tuple(c.code for c in path), tuple(self._label(c.labels, c.code) for c in path)
                 )
+        self._attrs = structure.attributes
+        self._required: dict[str | None, tuple[tuple[str, AttributeDef | None], ...]] = {}
+        self._prices: dict[tuple[str, str], Money] = {}
+        self._derivatives: dict[str, tuple[Derivative, ...]] = {}
+        self._attribute_cache: dict[tuple[str, Hashable, str | None], AttributeValue] = {}
+        """Views are immutable, so equal values share one AttributeValue."""
         self._family_labels = {
             code: self._label(f.labels, code) for code, f in structure.families.items()
         }
@@ -203,6 +214,9 @@ class Resolver:
             return None, None
         scope = self.channel.code if attr.scopable else None
         if not attr.localizable:
+            first = entries[0]
+            if first["locale"] is None and first["scope"] == scope:  # the common case
+                return first["data"], None
             for e in entries:
                 if e["scope"] == scope and e["locale"] is None:
                     return e["data"], None
@@ -214,23 +228,27 @@ class Resolver:
         return None, None
 
     def _role(self, values: Values, role: str | None, sources: dict[str, str]) -> Any:
-        if role is None:
+        attr = self._attrs.get(role or "")
+        if attr is None:
             return None
-        data, source = self.lookup(values, self.structure.attributes.get(role))
+        data, source = self.lookup(values, attr)
         if source is not None:
-            sources[role] = source
+            sources[attr.code] = source
         return data
 
     def missing(self, family_code: str | None, values: Values) -> tuple[str, ...]:
         """Required attributes of a family (and the name) with no value in this context."""
-        family = self.structure.families.get(family_code or "")
-        required = family.requirements.get(self.channel.code, ()) if family else ()
-        attrs = self.structure.attributes
-        wanted = dict.fromkeys((self.roles.name, *required))
+        required = self._required.get(family_code)
+        if required is None:
+            family = self.structure.families.get(family_code or "")
+            codes = family.requirements.get(self.channel.code, ()) if family else ()
+            required = self._required[family_code] = tuple(
+                (code, self._attrs.get(code))
+                for code in dict.fromkeys((self.roles.name, *codes))
+                if code != "sku"
+            )
         return tuple(
-            code
-            for code in wanted
-            if code != "sku" and self.lookup(values, attrs.get(code))[0] in (None, "", [])
+            code for code, attr in required if self.lookup(values, attr)[0] in (None, "", [])
         )
 
     def resolve(
@@ -245,7 +263,7 @@ class Resolver:
         roles = self.roles
         name = self._role(values, roles.name, sources) or product.sku
         description = self._role(values, roles.description, sources) or ""
-        desc_attr = self.structure.attributes.get(roles.description or "")
+        desc_attr = self._attrs.get(roles.description or "")
         if desc_attr is not None and desc_attr.wysiwyg:
             description_html = sanitize_html(description)
             description_text = html_to_text(description_html)
@@ -265,7 +283,7 @@ class Resolver:
             if v
         )
         categories = self._category_paths(product, ancestors)
-        weight_attr = self.structure.attributes.get(roles.weight or "")
+        weight_attr = self._attrs.get(roles.weight or "")
         return ProductView(
             sku=product.sku,
             slug=product_slug(name, product.sku),
@@ -301,10 +319,16 @@ class Resolver:
             return None
         for price in prices:
             if price["currency"] == self.currency:
-                amount = Decimal(price["amount"])
-                return Money(
-                    amount, self.currency, format_money(amount, self.currency, self.locale)
-                )
+                key = (price["amount"], self.currency)
+                money = self._prices.get(key)
+                if money is None:
+                    amount = Decimal(price["amount"])
+                    money = Money(
+                        amount, self.currency, format_money(amount, self.currency, self.locale)
+                    )
+                    if len(self._prices) < ATTRIBUTE_CACHE_SIZE:
+                        self._prices[key] = money
+                return money
         return None
 
     def _sale(self, values: Values, sources: dict[str, str]) -> SalePrice | None:
@@ -338,6 +362,17 @@ class Resolver:
             return None
         if source is not None:
             sources[attr.code] = source
+        if attr.type in _UNCACHED_TYPES:
+            return self._attribute_value(attr, data, source)
+        key = (attr.code, _hashable(data), source)
+        cached = self._attribute_cache.get(key)
+        if cached is None:
+            cached = self._attribute_value(attr, data, source)
+            if len(self._attribute_cache) < ATTRIBUTE_CACHE_SIZE:
+                self._attribute_cache[key] = cached
+        return cached
+
+    def _attribute_value(self, attr: AttributeDef, data: Any, source: str | None) -> AttributeValue:
         value, formatted, unit = self._format(attr, data)
         return AttributeValue(
             attr.code,
@@ -389,7 +424,7 @@ class Resolver:
     ) -> tuple[ImageView, ...]:
         keys: list[str] = []
         for code in self.roles.images:
-            data, _ = self.lookup(values, self.structure.attributes.get(code))
+            data, _ = self.lookup(values, self._attrs.get(code))
             if isinstance(data, str):
                 keys.append(data)
             elif isinstance(data, list):
@@ -399,20 +434,33 @@ class Resolver:
             info = media.get(key)
             if info is None or info.width is None or info.height is None:
                 continue
-            derivatives = tuple(
-                Derivative(
-                    name,
-                    f"derivatives/{name}/{key}",
-                    *derivative_size(info.width, info.height, side),
+            derivatives = self._derivatives.get(key)
+            if derivatives is None:
+                derivatives = tuple(
+                    Derivative(
+                        name,
+                        f"derivatives/{name}/{key}",
+                        *derivative_size(info.width, info.height, side),
+                    )
+                    for name, side in DERIVATIVE_SIZES.items()
                 )
-                for name, side in DERIVATIVE_SIZES.items()
-            )
+                if len(self._derivatives) < ATTRIBUTE_CACHE_SIZE:
+                    self._derivatives[key] = derivatives
             images.append(
                 ImageView(
                     key, f"{key[:2]}/{key}", info.mime, info.width, info.height, alt, derivatives
                 )
             )
         return tuple(images)
+
+
+def _hashable(data: Any) -> Hashable:
+    """A hashable key for stored attribute data."""
+    if isinstance(data, dict):
+        return tuple(sorted(data.items()))
+    if isinstance(data, list):
+        return tuple(_hashable(d) for d in data)
+    return data  # type: ignore[no-any-return]
 
 
 def _date(data: Any) -> date | None:
