@@ -22,28 +22,54 @@ from PIL import Image, ImageDraw
 
 LOCALES = ["en_US", "de_DE", "pl_PL", "bg_BG", "ru_RU", "fr_FR", "it_IT", "es_ES"]
 COLOURS = ["black", "white", "red", "blue", "green", "silver"]
-WORDS = ("compact quiet strong light smart steel oak classic modern travel pro mini max "
-         "ultra eco fresh silent rapid").split()
+WORDS = [
+    "compact",
+    "quiet",
+    "strong",
+    "light",
+    "smart",
+    "steel",
+    "oak",
+    "classic",
+    "modern",
+    "travel",
+    "pro",
+    "mini",
+    "max",
+    "ultra",
+    "eco",
+    "fresh",
+    "silent",
+    "rapid",
+]
 
 
 def structure(locales: list[str]) -> dict[str, object]:
     """The synthetic structure for ``locales``."""
+
     def labels(text: str) -> dict[str, str]:
         return {loc: f"{text} ({loc})" for loc in locales}
 
     attrs: dict[str, object] = {
         "name": {"type": "text", "localizable": True, "labels": labels("Name")},
-        "description": {"type": "textarea", "wysiwyg": True, "localizable": True,
-                        "scopable": True},
-        "price": {"type": "price", "decimals": 2}, "sale_price": {"type": "price", "decimals": 2},
-        "sale_start": {"type": "date"}, "sale_end": {"type": "date"},
-        "availability": {"type": "simpleselect", "options": [
-            {"code": c, "labels": labels(c)} for c in ("in_stock", "out_of_stock", "preorder")]},
+        "description": {"type": "textarea", "wysiwyg": True, "localizable": True, "scopable": True},
+        "price": {"type": "price", "decimals": 2},
+        "sale_price": {"type": "price", "decimals": 2},
+        "sale_start": {"type": "date"},
+        "sale_end": {"type": "date"},
+        "availability": {
+            "type": "simpleselect",
+            "options": [
+                {"code": c, "labels": labels(c)} for c in ("in_stock", "out_of_stock", "preorder")
+            ],
+        },
         "brand": {"type": "simpleselect", "options": [{"code": f"brand{i}"} for i in range(20)]},
         "gtin": {"type": "text"},
         "image": {"type": "image"},
-        "color": {"type": "simpleselect", "options": [{"code": c, "labels": labels(c)}
-                                                      for c in COLOURS]},
+        "color": {
+            "type": "simpleselect",
+            "options": [{"code": c, "labels": labels(c)} for c in COLOURS],
+        },
         "weight": {"type": "metric", "default_unit": "kg", "labels": labels("Weight")},
         "width": {"type": "metric", "default_unit": "mm", "labels": labels("Width")},
         "height": {"type": "metric", "default_unit": "mm", "labels": labels("Height")},
@@ -51,8 +77,10 @@ def structure(locales: list[str]) -> dict[str, object]:
         "warranty": {"type": "number", "labels": labels("Warranty")},
         "wireless": {"type": "boolean", "labels": labels("Wireless")},
         "voltage": {"type": "metric", "default_unit": "V", "audiences": ["technician"]},
-        "material": {"type": "multiselect", "options": [{"code": m, "labels": labels(m)}
-                                                        for m in ("wood", "steel", "glass")]},
+        "material": {
+            "type": "multiselect",
+            "options": [{"code": m, "labels": labels(m)} for m in ("wood", "steel", "glass")],
+        },
     }
     family_attrs = list(attrs)
     cats: dict[str, object] = {"root": {"labels": labels("All")}}
@@ -65,12 +93,22 @@ def structure(locales: list[str]) -> dict[str, object]:
         "locales": {loc: ({"fallback": ["en_US"]} if loc != "en_US" else {}) for loc in locales},
         "roles": {"mpn": None, "gtin": "gtin", "images": ["image"]},
         "attributes": attrs,
-        "families": {f"family{i}": {"attributes": family_attrs, "variant_axes": ["color"],
-                                    "requirements": {"ecommerce": ["name", "price", "image"]}}
-                     for i in range(3)},
+        "families": {
+            f"family{i}": {
+                "attributes": family_attrs,
+                "variant_axes": ["color"],
+                "requirements": {"ecommerce": ["name", "price", "image"]},
+            }
+            for i in range(3)
+        },
         "categories": cats,
-        "channels": {"ecommerce": {"locales": locales, "category_tree": "root",
-                                   "currencies": {"pl_PL": "PLN", "bg_BG": "BGN", "*": "EUR"}}},
+        "channels": {
+            "ecommerce": {
+                "locales": locales,
+                "category_tree": "root",
+                "currencies": {"pl_PL": "PLN", "bg_BG": "BGN", "*": "EUR"},
+            }
+        },
     }
 
 
@@ -86,8 +124,14 @@ def draw_images(folder: Path, count: int) -> list[str]:
     return paths
 
 
-def generate(folder: Path, products: int, locales: int = 5, variants: float = 0.3,
-             images: int = 50, seed: int = 1) -> Path:
+def generate(
+    folder: Path,
+    products: int,
+    locales: int = 5,
+    variants: float = 0.3,
+    images: int = 50,
+    seed: int = 1,
+) -> Path:
     """Write a synthetic catalogue into ``folder``; returns the folder."""
     rng = random.Random(seed)
     locs = LOCALES[:locales]
@@ -100,17 +144,61 @@ def generate(folder: Path, products: int, locales: int = 5, variants: float = 0.
     text_cols = [f"name-{loc}" for loc in locs] + [f"description-{loc}-ecommerce" for loc in locs]
     with (folder / "product_models.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, delimiter=";", lineterminator="\n")
-        w.writerow(["code", "family", "categories", *text_cols, "brand", "price-EUR",
-                    "price-PLN", "price-BGN"])
+        w.writerow(
+            [
+                "code",
+                "family",
+                "categories",
+                *text_cols,
+                "brand",
+                "price-EUR",
+                "price-PLN",
+                "price-BGN",
+            ]
+        )
         for m in range(n_models):
             eur = rng.randrange(5, 2000) + 0.99
-            w.writerow([f"M{m:07d}", f"family{m % 3}", rng.choice(cats), *_texts(rng, locs),
-                        f"brand{m % 20}", f"{eur:.2f}", f"{eur * 4.3:.2f}", f"{eur * 1.96:.2f}"])
-    header = ["sku", "family", "parent", "categories", *text_cols, "brand", "gtin", "price-EUR",
-              "price-PLN", "price-BGN", "sale_price-EUR", "sale_price-PLN", "sale_price-BGN",
-              "sale_start", "sale_end", "availability", "image", "color", "weight",
-              "weight-unit", "width", "height", "power", "warranty", "wireless", "voltage",
-              "material"]
+            w.writerow(
+                [
+                    f"M{m:07d}",
+                    f"family{m % 3}",
+                    rng.choice(cats),
+                    *_texts(rng, locs),
+                    f"brand{m % 20}",
+                    f"{eur:.2f}",
+                    f"{eur * 4.3:.2f}",
+                    f"{eur * 1.96:.2f}",
+                ]
+            )
+    header = [
+        "sku",
+        "family",
+        "parent",
+        "categories",
+        *text_cols,
+        "brand",
+        "gtin",
+        "price-EUR",
+        "price-PLN",
+        "price-BGN",
+        "sale_price-EUR",
+        "sale_price-PLN",
+        "sale_price-BGN",
+        "sale_start",
+        "sale_end",
+        "availability",
+        "image",
+        "color",
+        "weight",
+        "weight-unit",
+        "width",
+        "height",
+        "power",
+        "warranty",
+        "wireless",
+        "voltage",
+        "material",
+    ]
     with (folder / "products.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, delimiter=";", lineterminator="\n")
         w.writerow(header)
@@ -119,7 +207,8 @@ def generate(folder: Path, products: int, locales: int = 5, variants: float = 0.
             eur = rng.randrange(5, 2000) + 0.99
             sale = rng.random() < 0.1
             row = {
-                "sku": f"P{i:08d}", "family": "" if variant else f"family{i % 3}",
+                "sku": f"P{i:08d}",
+                "family": "" if variant else f"family{i % 3}",
                 "parent": f"M{i // 3:07d}" if variant else "",
                 "categories": "" if variant else rng.choice(cats),
                 "gtin": f"{rng.randrange(10**12, 10**13)}",
@@ -129,13 +218,19 @@ def generate(folder: Path, products: int, locales: int = 5, variants: float = 0.
                 "sale_price-EUR": f"{eur * 0.8:.2f}" if sale else "",
                 "sale_price-PLN": f"{eur * 3.4:.2f}" if sale else "",
                 "sale_price-BGN": f"{eur * 1.5:.2f}" if sale else "",
-                "sale_start": "2026-11-01" if sale else "", "sale_end": "2026-12-31" if sale else "",
+                "sale_start": "2026-11-01" if sale else "",
+                "sale_end": "2026-12-31" if sale else "",
                 "availability": rng.choice(["in_stock", "in_stock", "out_of_stock", "preorder"]),
-                "image": rng.choice(pictures), "color": COLOURS[i % 3 if variant else i % 6],
-                "weight": f"{rng.randrange(1, 500) / 10:.1f}", "weight-unit": "kg",
-                "width": str(rng.randrange(10, 2000)), "height": str(rng.randrange(10, 2000)),
-                "power": str(rng.randrange(0, 3000, 50)), "warranty": str(rng.choice([1, 2, 3, 5])),
-                "wireless": rng.choice(["0", "1"]), "voltage": rng.choice(["12", "230", "400"]),
+                "image": rng.choice(pictures),
+                "color": COLOURS[i % 3 if variant else i % 6],
+                "weight": f"{rng.randrange(1, 500) / 10:.1f}",
+                "weight-unit": "kg",
+                "width": str(rng.randrange(10, 2000)),
+                "height": str(rng.randrange(10, 2000)),
+                "power": str(rng.randrange(0, 3000, 50)),
+                "warranty": str(rng.choice([1, 2, 3, 5])),
+                "wireless": rng.choice(["0", "1"]),
+                "voltage": rng.choice(["12", "230", "400"]),
                 "material": rng.choice(["wood", "steel", "glass,steel", ""]),
             }
             if variant:
@@ -144,16 +239,24 @@ def generate(folder: Path, products: int, locales: int = 5, variants: float = 0.
             else:
                 texts = _texts(rng, locs)
                 row["brand"] = f"brand{i % 20}"
-            w.writerow([*(row.get(c, "") for c in header[:4]), *texts,
-                        *(row.get(c, "") for c in header[4 + len(text_cols):])])
+            w.writerow(
+                [
+                    *(row.get(c, "") for c in header[:4]),
+                    *texts,
+                    *(row.get(c, "") for c in header[4 + len(text_cols) :]),
+                ]
+            )
     return folder
 
 
 def _texts(rng: random.Random, locs: list[str]) -> list[str]:
     words = rng.sample(WORDS, 3)
     names = [f"{' '.join(words).title()} {rng.randrange(100, 999)} ({loc})" for loc in locs]
-    descs = [f"<p>The {words[0]} and {words[1]} choice for every home ({loc}).</p>"
-             f"<ul><li>{words[2]}</li><li>two-year warranty</li></ul>" for loc in locs]
+    descs = [
+        f"<p>The {words[0]} and {words[1]} choice for every home ({loc}).</p>"
+        f"<ul><li>{words[2]}</li><li>two-year warranty</li></ul>"
+        for loc in locs
+    ]
     return names + descs
 
 

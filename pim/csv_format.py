@@ -179,7 +179,10 @@ def read_records(
 
 
 class _RowReader:
-    """Turns the cells of one row into a :class:`ProductRecord`, collecting problems."""
+    """Turns the cells of one row into a :class:`ProductRecord`, collecting problems.
+
+    What each column holds is worked out once from the header, so a row costs one pass.
+    """
 
     def __init__(
         self,
@@ -190,66 +193,77 @@ class _RowReader:
         file: str,
         problems: list[Problem],
     ) -> None:
-        self.columns, self.kind, self.id_column = columns, kind, id_column
+        self.kind, self.id_column = kind, id_column
         self.structure, self.file, self.problems = structure, file, problems
-        self.rank = canonical_rank(
-            [(c.attribute, c.locale, c.scope) for c in columns if not c.system]
-        )
+        self.system = [c for c in columns if c.system]
+        self.plan = [
+            (
+                c.index,
+                c.name,
+                (c.attribute, c.locale, c.scope),
+                structure.attributes[c.attribute],
+                c.currency,
+                c.unit,
+            )
+            for c in columns
+            if not c.system
+        ]
+        self.rank = canonical_rank([key for _, _, key, *_ in self.plan])
+        self.price_labels = {c.currency or "": f"price in {c.currency}" for c in columns}
 
     def record(self, cells: list[str], row: int) -> ProductRecord:
         """The record of one row."""
-        kind, id_column, structure = self.kind, self.id_column, self.structure
-        file, problems, rank = self.file, self.problems, self.rank
-        columns = self.columns
-        record = ProductRecord(sku="", kind=kind, row=row)
-        values: dict[ValueKey, Any] = {}
+        record = ProductRecord(sku="", kind=self.kind, row=row)
         present: set[str] = set()
-        pending: dict[ValueKey, dict[str, Any]] = {}
-        attributes = structure.attributes
-        for col in columns:
-            cell = cells[col.index].strip()
+        for col in self.system:
             try:
-                if col.system:
-                    _system_cell(record, col.name, cells[col.index], id_column, structure, present)
-                    continue
-                attr = attributes[col.attribute]
-                key = (col.attribute, col.locale, col.scope)
-                kind_ = attr.type
-                if kind_ == "price":
-                    pending.setdefault(key, {})[col.currency or ""] = cell and amount_value(
-                        attr, cell, what=f"price in {col.currency}"
+                _system_cell(
+                    record, col.name, cells[col.index], self.id_column, self.structure, present
+                )
+            except ValueError as exc:
+                self.problems.append(Problem(self.file, str(exc), row, col.name))
+        values: dict[ValueKey, Any] = {}
+        pending: dict[ValueKey, dict[str, Any]] = {}
+        for index, name, key, attr, currency, unit in self.plan:
+            raw = cells[index]
+            cell = raw.strip()
+            kind = attr.type
+            try:
+                if kind == "price":
+                    pending.setdefault(key, {})[currency or ""] = cell and amount_value(
+                        attr, cell, what=self.price_labels[currency or ""]
                     )
-                elif kind_ == "metric":
+                elif kind == "metric":
                     if cell:
                         cell = (
                             metric_unit(attr, cell)
-                            if col.unit
+                            if unit
                             else amount_value(attr, cell, what="amount")
                         )
-                    pending.setdefault(key, {})["unit" if col.unit else "amount"] = cell
+                    pending.setdefault(key, {})["unit" if unit else "amount"] = cell
                 elif not cell:
                     record.cleared.add(key)
-                elif kind_ in MEDIA_TYPES:
+                elif kind in MEDIA_TYPES:
                     paths = [p.strip() for p in cell.split(",") if p.strip()]
-                    if kind_ != "gallery" and len(paths) > 1:
+                    if kind != "gallery" and len(paths) > 1:
                         raise ValueError("expected one file path")
-                    values[key] = paths if kind_ == "gallery" else paths[0]
-                    record.media += [MediaRef(*key, p, col.name) for p in paths]
+                    values[key] = paths if kind == "gallery" else paths[0]
+                    record.media += [MediaRef(*key, p, name) for p in paths]
                 else:
-                    values[key] = cell_value(attr, cells[col.index])
+                    values[key] = cell_value(attr, raw)
             except ValueError as exc:
-                problems.append(Problem(file, str(exc), row, col.name))
+                self.problems.append(Problem(self.file, str(exc), row, name))
         for key, parts in pending.items():
             try:
-                data = _combined(attributes[key[0]], parts)
+                data = _combined(self.structure.attributes[key[0]], parts)
             except ValueError as exc:
-                problems.append(Problem(file, str(exc), row, column_name(*key)))
+                self.problems.append(Problem(self.file, str(exc), row, column_name(*key)))
                 continue
             if data is None:
                 record.cleared.add(key)
             else:
                 values[key] = data
-        record.values = values_from(values, rank)
+        record.values = values_from(values, self.rank)
         record.present = frozenset(present)
         return record
 

@@ -29,6 +29,7 @@ from pim.structure import AttributeDef
 from pim.units import unit_code
 
 _NUMBER = re.compile(r"^[+-]?\d{1,15}(\.\d{1,12})?$")
+_CANONICAL = re.compile(r"^(-?)(0|[1-9]\d{0,14})(?:\.(\d{1,12}))?$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 MAX_PRICE = Decimal("1000000000")
@@ -124,6 +125,27 @@ def option_value(attr: AttributeDef, raw: Any) -> str:
     raise ValueError(f"unknown option {_short(code)!r} of {attr.code!r}; expected one of {known}")
 
 
+def _canonical_number(attr: AttributeDef, raw: Any, max_digits: int) -> str | None:
+    """``raw`` itself when it is already a canonical decimal within every limit, else None.
+
+    Most cells are; the full check (:func:`parse_decimal`, :func:`check_number`) then runs only
+    for the rest, and gives the error messages.
+    """
+    if type(raw) is not str or attr.min is not None or attr.max is not None:
+        return None
+    match = _CANONICAL.match(raw)
+    if match is None:
+        return None
+    sign, integer, fraction = match.groups()
+    if (
+        (sign and not attr.negative_allowed)
+        or len(integer) > max_digits
+        or (fraction and attr.decimals is not None and len(fraction) > attr.decimals)
+    ):
+        return None
+    return raw
+
+
 def split_list(raw: str) -> list[str]:
     """Comma-separated items, stripped, empties dropped."""
     return [item.strip() for item in raw.split(",") if item.strip()]
@@ -131,6 +153,9 @@ def split_list(raw: str) -> list[str]:
 
 def amount_value(attr: AttributeDef, raw: Any, *, what: str) -> str:
     """A price or metric amount as a decimal string, within the attribute's limits."""
+    fast = _canonical_number(attr, raw, max_digits=9 if attr.type == "price" else 15)
+    if fast is not None:
+        return fast
     value = parse_decimal(raw, what=what)
     if attr.type == "price" and abs(value) >= MAX_PRICE:
         raise ValueError(f"{what} must be below {MAX_PRICE:,}, got {value}")
@@ -159,7 +184,7 @@ def cell_value(attr: AttributeDef, cell: str) -> Any:
     if kind in ("text", "textarea", "identifier"):
         return text_value(attr, cell)
     if kind == "number":
-        return check_number(attr, parse_decimal(cell))
+        return _canonical_number(attr, cell, 15) or check_number(attr, parse_decimal(cell))
     if kind == "boolean":
         return boolean_value(cell)
     if kind == "date":

@@ -1,0 +1,214 @@
+"""Vitrina benchmarks: import rate, resolution rate, peak memory, storage layout.
+
+    python benchmarks/run.py [--sizes 10000 200000] [--write]
+
+Generates synthetic catalogues (benchmarks/synthetic.py) under benchmarks/data/, measures each
+figure in a fresh process, prints a table and, with --write, records it in
+benchmarks/RESULTS.md with the machine and the date. Targets (2-core machine): import >= 10,000
+products/s from CSV into SQLite; resolution >= 20,000 views/s streamed; peak memory within 2x
+from 10k to 200k products.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from storage_layout import compare  # noqa: E402
+from synthetic import generate  # noqa: E402
+
+DATA = HERE / "data"
+
+
+def _peak_mib() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child_import(folder: str, db: str) -> dict[str, float]:
+    """Import a synthetic catalogue into a fresh SQLite file; products/s and peak memory."""
+    from pim import Catalogue
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(db + suffix).unlink(missing_ok=True)
+    cat = Catalogue.open(db, media=Path(db).with_suffix(".media"))
+    cat.import_file(Path(folder) / "structure.yaml")
+    cat.import_file(Path(folder) / "product_models.csv")
+    start = time.perf_counter()
+    report = cat.import_file(Path(folder) / "products.csv")
+    seconds = time.perf_counter() - start
+    return {
+        "products": report.created,
+        "seconds": seconds,
+        "per_second": report.created / seconds,
+        "peak_mib": _peak_mib(),
+    }
+
+
+def _stream(db: str, shard: tuple[int, int] | None) -> int:
+    from pim import Catalogue
+
+    cat = Catalogue.open(db, media=Path(db).with_suffix(".media"))
+    return sum(1 for _ in cat.views("ecommerce", "de_DE", shard=shard))
+
+
+def _warm(_: int) -> None:
+    import pim  # noqa: F401
+
+
+def child_views(db: str, workers: int) -> dict[str, float]:
+    """Stream every view of one context, in one process or in ``workers`` shards.
+
+    Module imports (and, for shards, starting the worker processes) happen before the clock
+    starts: they are paid once per publish, not per view.
+    """
+    _warm(0)
+    if workers == 1:
+        start = time.perf_counter()
+        count = _stream(db, None)
+    else:
+        with ProcessPoolExecutor(workers) as pool:
+            list(pool.map(_warm, range(workers)))
+            start = time.perf_counter()
+            count = sum(pool.map(_stream, [db] * workers, [(i, workers) for i in range(workers)]))
+    seconds = time.perf_counter() - start
+    return {
+        "views": count,
+        "seconds": seconds,
+        "per_second": count / seconds,
+        "peak_mib": _peak_mib(),
+    }
+
+
+def in_child(function: str, *args: object) -> dict[str, float]:
+    """Run ``function(*args)`` of this module in a fresh interpreter; its JSON result."""
+    code = (
+        f"import sys, json; sys.path.insert(0, {str(HERE)!r}); import run; "
+        f"print(json.dumps(run.{function}(*{args!r})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def machine() -> str:
+    """CPU, cores, memory and Python of this machine."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem = (
+            next(
+                int(line.split()[1])
+                for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")
+            )
+            / 2**20
+        )
+    except (OSError, StopIteration):
+        mem = 0.0
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, Python "
+        f"{platform.python_version()}, SQLite {__import__('sqlite3').sqlite_version}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 200_000])
+    parser.add_argument("--write", action="store_true", help="record in RESULTS.md")
+    args = parser.parse_args()
+    rows = []
+    db_small = ""
+    for size in args.sizes:
+        folder = DATA / f"synthetic-{size}"
+        if not (folder / "products.csv").is_file():
+            print(f"generating {size} products …", flush=True)
+            generate(folder, size)
+        db = str(DATA / f"bench-{size}.db")
+        imp = in_child("child_import", str(folder), db)
+        one = in_child("child_views", db, 1)
+        two = in_child("child_views", db, 2)
+        rows.append((size, imp, one, two))
+        db_small = db_small or db
+        print(
+            f"{size:>8} products: import {imp['per_second']:,.0f}/s (peak {imp['peak_mib']:.0f}"
+            f" MiB); views {one['per_second']:,.0f}/s in 1 process (peak "
+            f"{one['peak_mib']:.0f} MiB), {two['per_second']:,.0f}/s in 2",
+            flush=True,
+        )
+    layout = compare(Path(db_small), 20_000)
+    report = render(rows, layout)
+    print(report)
+    if args.write:
+        (HERE / "RESULTS.md").write_text(report, encoding="utf-8")
+    return 0
+
+
+def render(
+    rows: list[tuple[int, dict[str, float], dict[str, float], dict[str, float]]],
+    layout: dict[str, dict[str, float]],
+) -> str:
+    """The results as Markdown."""
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Machine: {machine()}.  ",
+        f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Command: `make bench` "
+        "(`python benchmarks/run.py --write`). Every figure comes from a fresh process.",
+        "",
+        "Synthetic catalogue (`benchmarks/synthetic.py`): 5 locales, 30% of products are "
+        "colour variants of product models, about 25 values per product, 50 shared images.",
+        "",
+        "| products | import (products/s) | import peak MiB | views/s, 1 process | views "
+        "peak MiB | views/s, 2 processes (shards) |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size, imp, one, two in rows:
+        lines.append(
+            f"| {size:,} | {imp['per_second']:,.0f} | {imp['peak_mib']:.0f} | "
+            f"{one['per_second']:,.0f} | {one['peak_mib']:.0f} | "
+            f"{two['per_second']:,.0f} |"
+        )
+    if len(rows) > 1:
+        small, large = rows[0], rows[-1]
+        lines += [
+            "",
+            f"Peak memory, {large[0]:,} vs {small[0]:,} products: import "
+            f"{large[1]['peak_mib'] / small[1]['peak_mib']:.2f}x, views "
+            f"{large[2]['peak_mib'] / small[2]['peak_mib']:.2f}x (target: within 2x).",
+        ]
+    lines += [
+        "",
+        "## Storage layout (SQLite, the same product values both ways)",
+        "",
+        "| layout | write all (s) | read all as value maps (s) | filter color=red (s) "
+        "| MiB on disk |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, r in layout.items():
+        lines.append(
+            f"| {name} ({r['products']:,.0f} products) | {r['write']:.3f} | "
+            f"{r['read all']:.3f} | {r['filter color=red']:.3f} | "
+            f"{r['MiB on disk']:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
