@@ -29,6 +29,8 @@ from storage_layout import compare  # noqa: E402
 from synthetic import generate  # noqa: E402
 
 DATA = HERE / "data"
+HISTORY = "## History"
+"""Notes under this heading in RESULTS.md (before/after measurements) survive a rewrite."""
 
 
 def _peak_mib() -> float:
@@ -156,7 +158,10 @@ def main() -> int:
     report = render(rows, layout)
     print(report)
     if args.write:
-        (HERE / "RESULTS.md").write_text(report, encoding="utf-8")
+        results = HERE / "RESULTS.md"
+        old = results.read_text(encoding="utf-8") if results.is_file() else ""
+        history = old[old.find(HISTORY):] if HISTORY in old else ""
+        results.write_text(report + ("\n" + history if history else ""), encoding="utf-8")
     return 0
 
 
