@@ -19,6 +19,7 @@ from pim.errors import (
     VitrinaError,
 )
 from pim.importer import ImportReport
+from pim.publishing import publish
 from pim.records import ProductRecord
 from pim.resolve import Resolver, resolve_product
 from pim.structure import Structure
@@ -58,5 +59,6 @@ __all__ = [
     "Structure",
     "VitrinaError",
     "__version__",
+    "publish",
     "resolve_product",
 ]

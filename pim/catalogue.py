@@ -80,10 +80,19 @@ class Catalogue:
     '79,00 €'
     """
 
-    def __init__(self, engine: Engine, media_root: Path) -> None:
+    def __init__(
+        self, engine: Engine, media_root: Path, fallbacks: dict[str, tuple[str, ...]] | None = None
+    ) -> None:
         self.engine = engine
         self.media = MediaStore(media_root)
+        self.fallbacks = dict(fallbacks or {})
+        """Fallback chains overriding the structure's (from ``vitrina.toml``)."""
         self._structure: Structure | None = None
+
+    @property
+    def url(self) -> str:
+        """The database URL (with its password, for worker processes)."""
+        return self.engine.url.render_as_string(hide_password=False)
 
     @classmethod
     def open(
@@ -91,6 +100,7 @@ class Catalogue:
         db: str | os.PathLike[str] | None = None,
         *,
         media: str | os.PathLike[str] | None = None,
+        fallbacks: dict[str, tuple[str, ...]] | None = None,
     ) -> Catalogue:
         """Open (creating if needed) the catalogue at ``db``: a SQLite path or a URL.
 
@@ -107,7 +117,7 @@ class Catalogue:
                 media = path.with_suffix(".media")
             else:
                 media = Path("media").resolve()
-        return cls(make_engine(url), Path(media))
+        return cls(make_engine(url), Path(media), fallbacks)
 
     def close(self) -> None:
         """Release the database connections."""
@@ -126,7 +136,10 @@ class Catalogue:
         """The catalogue's structure (attributes, families, categories, channels, locales)."""
         if self._structure is None:
             with self.engine.connect() as conn:
-                self._structure = load_structure(conn)
+                structure = load_structure(conn)
+            self._structure = (
+                structure.with_fallbacks(self.fallbacks) if self.fallbacks else structure
+            )
         return self._structure
 
     def import_file(

@@ -8,10 +8,11 @@ import runpy
 import shutil
 import sys
 import time
+import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,9 +22,12 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from pim.catalogue import Catalogue, CompletenessReport, import_order
-from pim.config import CONFIG_FILE, load_config, write_starter
+from pim.channels.base import Publication
+from pim.config import CONFIG_FILE, Config, load_config, write_starter
 from pim.errors import CatalogueImportError, ConfigError, VitrinaError
 from pim.importer import ImportReport
+from pim.publishing import publish
+from pim.registry import channel_names, load_channel
 
 app = typer.Typer(
     help="Vitrina: one product catalogue, published consistently to every channel.",
@@ -66,7 +70,9 @@ def _main(
 def open_catalogue() -> Catalogue:
     """The catalogue named by --db, $VITRINA_DB or vitrina.toml."""
     cfg = load_config(state.config)
-    return Catalogue.open(state.db or cfg.db, media=state.media or cfg.media)
+    return Catalogue.open(
+        state.db or cfg.db, media=state.media or cfg.media, fallbacks=cfg.fallbacks
+    )
 
 
 @contextmanager
@@ -326,8 +332,9 @@ def demo(
         "examples/catalogue"
     ),
     out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("out"),
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1)] = None,
 ) -> None:
-    """Load the example catalogue into a fresh database under OUT and report on it."""
+    """Load the example catalogue into a fresh database under OUT and publish every channel."""
     start = time.perf_counter()
     try:
         if not source.is_dir():
@@ -345,12 +352,14 @@ def demo(
         for stale in (db, out_dir / "catalogue.db-wal", out_dir / "catalogue.db-shm"):
             stale.unlink(missing_ok=True)
         shutil.rmtree(out_dir / "catalogue.media", ignore_errors=True)
-        with Catalogue.open(db) as cat:
+        cfg = load_config(state.config)
+        with Catalogue.open(db, fallbacks=cfg.fallbacks) as cat:
             for file in import_order(source):
                 with progress_bar(f"Importing {file.name}", file.stat().st_size) as update:
                     cat.import_file(file, progress=update)
             counts = cat.summary()
             reports = cat.completeness()
+            manifest = _publish(cat, cfg, None, None, out_dir, jobs, None, None, [], 0.0)
     except VitrinaError as exc:
         _fail(exc)
     if state.quiet:
@@ -360,10 +369,217 @@ def demo(
         table.add_row(key, str(value))
     out.print(table)
     out.print(_completeness_table(reports))
-    out.print(
-        f"Done in {time.perf_counter() - start:.1f} s. Try: vitrina --db {db} show "
-        "HP-ECHO-RED --channel ecommerce --locale bg_BG"
+    _report(manifest, out_dir, time.perf_counter() - start)
+    out.print(f"Try: vitrina --db {db} show HP-ECHO-RED --channel ecommerce --locale bg_BG")
+
+
+def _option_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _channel_options(cfg: Config, pairs: list[str]) -> dict[str, dict[str, Any]]:
+    options = {name: dict(values) for name, values in cfg.channel_options.items()}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        channel, dot, field = key.strip().partition(".")
+        if not sep or not dot or not field:
+            raise ConfigError("--option", f"expected CHANNEL.OPTION=VALUE, got {pair!r}")
+        options.setdefault(channel, {})[field] = _option_value(value.strip())
+    return options
+
+
+def _publish(
+    cat: Catalogue,
+    cfg: Config,
+    channels: list[str] | None,
+    locales: list[str] | None,
+    out_dir: Path,
+    jobs: int | None,
+    campaign: str | None,
+    at: str | None,
+    option_pairs: list[str],
+    wait: float,
+) -> dict[str, Any]:
+    moment = _moment(at) or datetime.now(UTC)
+    context = Publication(
+        moment=moment if moment.tzinfo else moment.replace(tzinfo=UTC),
+        base_url=cfg.publish.base_url,
+        landing_url=cfg.publish.landing_url,
+        campaign=cfg.campaign(campaign) if campaign else None,
+        theme=cfg.theme,
     )
+    with Progress(
+        TextColumn("Publishing"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[job]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=state.quiet or not err.is_terminal,
+    ) as bar:
+        task = bar.add_task("publish", total=None, job="")
+
+        def update(done: int, total: int, job: str) -> None:
+            bar.update(task, completed=done, total=total, job=job)
+
+        options = _channel_options(cfg, option_pairs)
+        try:
+            return publish(
+                cat,
+                channels or cfg.publish.channels,
+                locales or cfg.publish.locales,
+                out_dir,
+                context,
+                jobs=jobs or cfg.publish.jobs,
+                options=options,
+                progress=update,
+                wait=wait,
+            )
+        except ConfigError as exc:
+            from_cli = {"channels." + p.partition("=")[0].strip() for p in option_pairs}
+            if exc.key in from_cli:
+                raise ConfigError(
+                    "--option " + exc.key.removeprefix("channels."), exc.message
+                ) from None
+            if exc.file or not cfg.path or not exc.key.startswith("channels."):
+                raise
+            raise ConfigError(exc.key, exc.message, str(cfg.path)) from None
+
+
+def _report(manifest: dict[str, Any], out_dir: Path, seconds: float) -> None:
+    table = Table(
+        title=f"Published into {out_dir} (revision {manifest['revision']})", title_justify="left"
+    )
+    for col in ("channel", "locale", "files", "KiB", "products", "skipped"):
+        table.add_column(col, justify="left" if col in ("channel", "locale") else "right")
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for a in manifest["artifacts"]:
+        groups.setdefault((a["channel"], a["locale"] or "*"), []).append(a)
+    skipped: dict[tuple[str, str], int] = {}
+    for sk in manifest["skipped"]:
+        skipped[(sk["channel"], sk["locale"])] = skipped.get((sk["channel"], sk["locale"]), 0) + 1
+    for (channel, locale), arts in sorted(groups.items()):
+        skus = {s for a in arts for s in a["skus"]}
+        table.add_row(
+            channel,
+            locale,
+            str(len(arts)),
+            f"{sum(a['bytes'] for a in arts) / 1024:,.0f}",
+            str(len(skus)),
+            str(skipped.get((channel, locale), 0)),
+        )
+    out.print(table)
+    for sk in manifest["skipped"][:5]:
+        out.print(
+            f"  skipped {sk['channel']}/{sk['locale']} {sk['sku']}: {sk['reason']}", highlight=False
+        )
+    if len(manifest["skipped"]) > 5:
+        out.print(f"  … {len(manifest['skipped']) - 5} more skipped (see manifest.json)")
+    first = _start_page(manifest, out_dir)
+    out.print(f"Done in {seconds:.1f} s." + (f" Open first: {first}" if first else ""))
+
+
+def _start_page(manifest: dict[str, Any], out_dir: Path) -> Path | None:
+    for name in manifest["channels"]:
+        try:
+            page = load_channel(name).start_page
+        except VitrinaError:
+            continue
+        locales = manifest["channels"][name]["locales"]
+        if isinstance(page, str) and locales:
+            return out_dir / str(name) / str(locales[0]) / page
+    return None
+
+
+@app.command("publish")
+def publish_(
+    channel: Annotated[
+        list[str] | None,
+        typer.Option("--channel", "-c", help="Channel to publish (repeatable); default: all."),
+    ] = None,
+    locale: Annotated[
+        list[str] | None,
+        typer.Option("--locale", "-l", help="Locale (repeatable); default: the channel's."),
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Output folder (default: publish.out, else ./out).")
+    ] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes (default: cores).")
+    ] = None,
+    campaign: Annotated[str | None, typer.Option(help="Campaign from vitrina.toml.")] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="Publication moment (ISO date-time); default now.")
+    ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option("--option", "-o", help="Channel option, CHANNEL.OPTION=VALUE (repeatable)."),
+    ] = None,
+    wait: Annotated[
+        float, typer.Option(help="Seconds to wait for another publication into the same folder.")
+    ] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the manifest.")] = False,
+) -> None:
+    """Publish channels into OUT: atomically, with a manifest of every file."""
+    start = time.perf_counter()
+    try:
+        cfg = load_config(state.config)
+        target = out_dir or Path(cfg.publish.out)
+        with open_catalogue() as cat:
+            manifest = _publish(
+                cat, cfg, channel, locale, target, jobs, campaign, at, option or [], wait
+            )
+    except VitrinaError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        out.print_json(json.dumps(manifest, ensure_ascii=False))
+    elif not state.quiet:
+        _report(manifest, target, time.perf_counter() - start)
+
+
+@app.command("channels")
+def channels_(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the installed channels and their options."""
+    rows = []
+    try:
+        for name in channel_names():
+            cls = load_channel(name)
+            fields = [
+                (f, info.annotation, info.default) for f, info in cls.Options.model_fields.items()
+            ]
+            rows.append((name, cls, fields))
+    except VitrinaError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        out.print_json(
+            json.dumps(
+                [
+                    {
+                        "name": name,
+                        "description": cls.description,
+                        "per_product": cls.per_product,
+                        "options": {f: {"type": _type_name(t), "default": d} for f, t, d in fields},
+                    }
+                    for name, cls, fields in rows
+                ],
+                default=str,
+            )
+        )
+        return
+    for name, cls, fields in rows:
+        out.print(f"[bold]{name}[/]  {cls.description}")
+        for f, t, d in fields:
+            out.print(f"    {name}.{f}: {_type_name(t)} = {d!r}", highlight=False)
+
+
+def _type_name(annotation: Any) -> str:
+    return str(annotation).replace("typing.", "").replace("<class '", "").replace("'>", "")
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -1,13 +1,23 @@
-"""Project configuration: `vitrina.toml`, read with tomllib, errors naming the key."""
+"""Project configuration: `vitrina.toml`, read with tomllib, errors naming the key.
+
+Sections: ``[catalogue]`` (database, media), ``[publish]`` (output folder, jobs, channels,
+locales, base URL, landing URL pattern), ``[locales]`` (fallback chains overriding the
+structure's), ``[theme]`` (brand colours, fonts, logo), ``[channels.<name>]`` (each channel's
+options) and ``[campaigns.<name>]`` (validity, discount code, UTM campaign).
+"""
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from pim.errors import ConfigError
+from pim.links import DEFAULT_LANDING_URL, Campaign, check_pattern
 
 CONFIG_FILE = "vitrina.toml"
 
@@ -19,23 +29,129 @@ STARTER = """\
 db = "vitrina.db"
 # Where media files are stored by content hash (default: beside the SQLite file).
 # media = "media"
+
+[publish]
+out = "out"
+# jobs = 2                          # worker processes (default: the number of cores)
+# channels = ["web"]                # default: every installed channel
+# locales = ["en_US", "de_DE"]      # default: each catalogue channel's locales
+# base_url = "https://shop.example.com"   # default: the catalogue channel's base_url
+# landing_url = "{base_url}/{locale}/p/{slug}-{sku}/"
+
+# Fallback chains, overriding the structure's: a missing value is taken from the next locale.
+# [locales]
+# de_AT = ["de_DE", "en_US"]
+
+[theme]
+primary_color = "#1d3557"
+accent_color = "#e63946"
+background_color = "#f7f7f2"
+font_family = "DejaVu Sans"
+# logo = "logo.png"
+
+# Options of each channel (`vitrina channels` lists them):
+# [channels.web]
+# catalogue_channel = "ecommerce"
+
+# [campaigns.winter]
+# start = 2026-11-20
+# end = 2027-01-06
+# code = "WINTER26"
+# utm_campaign = "winter-sale"
 """
 
 
-@dataclass(frozen=True, slots=True)
-class Config:
-    """Settings read from ``vitrina.toml``."""
+def _colour(value: str) -> str:
+    if (
+        len(value) != 7
+        or value[0] != "#"
+        or any(c not in "0123456789abcdefABCDEF" for c in value[1:])
+    ):
+        raise ValueError("expected a colour like #1d3557")
+    return value.lower()
 
-    path: Path | None = None
+
+Colour = Annotated[str, AfterValidator(_colour)]
+"""A ``#rrggbb`` colour."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CatalogueSection(_Section):
+    """``[catalogue]``."""
+
     db: str | None = None
     media: str | None = None
 
 
-def _string(section: dict[str, Any], key: str, where: str, file: str) -> str | None:
-    value = section.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ConfigError(f"{where}.{key}", f"expected a string, got {type(value).__name__}", file)
-    return value
+class PublishSection(_Section):
+    """``[publish]``."""
+
+    out: str = "out"
+    jobs: int | None = Field(default=None, ge=1, le=256)
+    channels: tuple[str, ...] | None = None
+    locales: tuple[str, ...] | None = None
+    base_url: str | None = Field(default=None, pattern=r"^https?://")
+    landing_url: str = DEFAULT_LANDING_URL
+
+
+class Theme(_Section):
+    """``[theme]``: one brand for the landing pages, the kiosk and the brochures."""
+
+    primary_color: Colour = "#1d3557"
+    accent_color: Colour = "#e63946"
+    background_color: Colour = "#f7f7f2"
+    text_color: Colour = "#1b1b1b"
+    font_family: str = "DejaVu Sans"
+    logo: str | None = None
+
+
+class CampaignSection(_Section):
+    """``[campaigns.<name>]``."""
+
+    start: date | None = None
+    end: date | None = None
+    code: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    utm_campaign: str | None = None
+
+
+class ConfigFile(_Section):
+    """The whole file."""
+
+    catalogue: CatalogueSection = CatalogueSection()
+    publish: PublishSection = PublishSection()
+    locales: dict[str, tuple[str, ...]] = {}
+    theme: Theme = Theme()
+    channels: dict[str, dict[str, Any]] = {}
+    campaigns: dict[str, CampaignSection] = {}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings read from ``vitrina.toml`` (paths made absolute)."""
+
+    path: Path | None = None
+    db: str | None = None
+    media: str | None = None
+    publish: PublishSection = field(default_factory=PublishSection)
+    fallbacks: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    theme: Theme = field(default_factory=Theme)
+    channel_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    campaigns: dict[str, Campaign] = field(default_factory=dict)
+
+    def campaign(self, name: str) -> Campaign:
+        """The campaign called ``name``."""
+        try:
+            return self.campaigns[name]
+        except KeyError:
+            known = ", ".join(self.campaigns) or "none defined"
+            raise ConfigError(
+                f"campaigns.{name}",
+                f"no such campaign in the configuration (known: {known})",
+                str(self.path) if self.path else None,
+            ) from None
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -51,22 +167,44 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError("config", f"no such file: {file}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("config", f"not valid TOML: {exc}", file) from None
-    catalogue = data.get("catalogue", {})
-    if not isinstance(catalogue, dict):
-        raise ConfigError("catalogue", "expected a table [catalogue]", file)
-    unknown = set(catalogue) - {"db", "media"}
-    if unknown:
-        raise ConfigError(
-            f"catalogue.{sorted(unknown)[0]}", "unknown key; expected db or media", file
+    try:
+        parsed = ConfigFile.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        message = (
+            "unknown key"
+            if err["type"] == "extra_forbidden"
+            else err["msg"].removeprefix("Value error, ")
         )
+        raise ConfigError(
+            key,
+            f"{message} (got {err.get('input')!r})"
+            if err["type"] != "extra_forbidden"
+            else message,
+            file,
+        ) from None
     base = path.parent
-    db = _string(catalogue, "db", "catalogue", file)
-    media = _string(catalogue, "media", "catalogue", file)
+    db = parsed.catalogue.db
     if db is not None and "://" not in db:
         db = str(base / db)
-    if media is not None:
-        media = str(base / media)
-    return Config(path, db, media)
+    media = str(base / parsed.catalogue.media) if parsed.catalogue.media else None
+    publish = parsed.publish.model_copy(update={"out": str(base / parsed.publish.out)})
+    try:
+        check_pattern(publish.landing_url)
+    except ConfigError as exc:
+        raise ConfigError(exc.key, str(exc).split(": ", 1)[-1], file) from None
+    theme = parsed.theme
+    if theme.logo is not None:
+        theme = theme.model_copy(update={"logo": str(base / theme.logo)})
+    campaigns = {}
+    for name, c in parsed.campaigns.items():
+        if c.start and c.end and c.end < c.start:
+            raise ConfigError(f"campaigns.{name}.end", "ends before it starts", file)
+        campaigns[name] = Campaign(name, c.start, c.end, c.code, c.utm_campaign)
+    return Config(
+        path, db, media, publish, dict(parsed.locales), theme, dict(parsed.channels), campaigns
+    )
 
 
 def write_starter(path: Path) -> bool:

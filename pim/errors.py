@@ -8,12 +8,14 @@ prints them without a traceback; anything else is a bug::
     ├── ConfigError            bad configuration: the key and what was expected
     ├── ResolutionError        a product cannot be resolved for a context
     ├── NotFoundError          an unknown SKU, channel, locale, …
-    └── ChannelError           raised by channel renderers (built-in and plug-ins)
+    ├── ChannelError           raised by channel renderers (built-in and plug-ins)
+    └── PublishLockedError     another publish into the same folder is running
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 class VitrinaError(Exception):
@@ -55,6 +57,9 @@ class CatalogueImportError(VitrinaError):
         suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
         super().__init__(f"{first}{suffix}")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (self.__class__, (self.problems,))
+
 
 class ConfigError(VitrinaError):
     """A configuration value is missing or invalid; ``key`` names it."""
@@ -62,9 +67,12 @@ class ConfigError(VitrinaError):
     exit_code = 2
 
     def __init__(self, key: str, message: str, file: str | None = None) -> None:
-        self.key, self.file = key, file
+        self.key, self.message, self.file = key, message, file
         where = f"{file}: " if file else ""
         super().__init__(f"{where}{key}: {message}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (self.__class__, (self.key, self.message, self.file))
 
 
 class ResolutionError(VitrinaError):
@@ -86,9 +94,24 @@ class ChannelError(VitrinaError):
         locale: str | None = None,
         sku: str | None = None,
     ) -> None:
-        self.channel, self.locale, self.sku = channel, locale, sku
+        self.detail, self.channel, self.locale, self.sku = message, channel, locale, sku
         parts = [
-            f"{k}={v}" for k, v in (("channel", channel), ("locale", locale), ("sku", sku)) if v
+            f"{k} {v}" for k, v in (("channel", channel), ("locale", locale), ("sku", sku)) if v
         ]
-        prefix = f"[{' '.join(parts)}] " if parts else ""
+        prefix = f"{', '.join(parts)}: " if parts else ""
         super().__init__(prefix + message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_channel_error, (self.__class__, self.detail, self.channel, self.locale, self.sku))
+
+
+def _channel_error(
+    cls: type[ChannelError], detail: str, channel: str | None, locale: str | None, sku: str | None
+) -> ChannelError:
+    return cls(detail, channel=channel, locale=locale, sku=sku)
+
+
+class PublishLockedError(VitrinaError):
+    """Another publication into the same folder is running."""
+
+    exit_code = 3

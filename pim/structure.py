@@ -7,7 +7,7 @@ the database and merged by code. Resolution and import only read it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -201,6 +201,13 @@ class Structure(_Frozen):
             if candidate not in chain:
                 chain.append(candidate)
         return tuple(chain)
+
+    def with_fallbacks(self, fallbacks: Mapping[str, Sequence[str]]) -> Structure:
+        """This structure with the fallback chains of some locales replaced."""
+        locales = dict(self.locales)
+        for code, chain in fallbacks.items():
+            locales[code] = LocaleDef(code=code, fallback=tuple(chain))
+        return self.model_copy(update={"locales": locales})
 
     def category_path(self, code: str) -> list[CategoryDef]:
         """Categories from the tree's root down to ``code``."""

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
+import jsonschema
 import pytest
 from helpers import PRODUCT_HEADER, product_row, write_csv
 from typer.testing import CliRunner
 
 from pim.cli import app
+from pim.publishing import manifest_schema, publish_lock
+from pim.registry import channel_names
 
 runner = CliRunner()
 
@@ -123,6 +128,47 @@ def test_export(db: list[str], tmp_path: Path) -> None:
     assert code == 0 and (tmp_path / "exp" / "products.jsonl").is_file()
 
 
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (
+            "[publish]\njobs = 0\n",
+            "vitrina.toml: publish.jobs: Input should be greater than or equal to 1",
+        ),
+        (
+            "[theme]\nprimary_color = 'blue'\n",
+            "vitrina.toml: theme.primary_color: expected a colour like #1d3557 (got 'blue')",
+        ),
+        (
+            "[publish]\nlanding_url = '{base_url}/{slug}/'\n",
+            "vitrina.toml: publish.landing_url: the pattern must contain {sku}",
+        ),
+        (
+            "[publish]\nlanding_url = '{base_url}/{lang}/{sku}'\n",
+            "vitrina.toml: publish.landing_url: bad pattern",
+        ),
+        (
+            "[campaigns.x]\nstart = 2026-12-01\nend = 2026-11-01\n",
+            "vitrina.toml: campaigns.x.end: ends before it starts",
+        ),
+        ("[channels.web]\nindnt = true\n", "vitrina.toml: channels.web.indnt: unknown option"),
+        (
+            "[channels.web]\nindent = 'sideways'\n",
+            "vitrina.toml: channels.web.indent: Input should be a valid boolean",
+        ),
+        ("[publish\n", "vitrina.toml: config: not valid TOML"),
+    ],
+)
+def test_config_errors_name_file_and_key(
+    db: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, toml: str, message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "vitrina.toml").write_text(toml)
+    code, _, err = vitrina(*db, "publish", "-c", "web", "-l", "de_DE")
+    assert code == 2 and message in " ".join(err.split()), err
+    assert not (tmp_path / "out").exists()
+
+
 def test_init_and_config_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("VITRINA_DB", raising=False)
@@ -131,7 +177,7 @@ def test_init_and_config_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert (tmp_path / "vitrina.db").is_file()
     (tmp_path / "vitrina.toml").write_text("[catalogue]\ndb = 3\n")
     code, _, err = vitrina("summary")
-    assert code == 2 and "catalogue.db: expected a string" in err
+    assert code == 2 and "catalogue.db: Input should be a valid string" in err
     (tmp_path / "vitrina.toml").write_text("[catalogue]\ndatabase = 'x'\n")
     code, _, err = vitrina("summary")
     assert code == 2 and "catalogue.database: unknown key" in err
@@ -146,3 +192,115 @@ def test_demo(tmp_path: Path, example_dir: Path) -> None:
     code, out, _ = vitrina("demo", "--source", str(example_dir), "--out", str(tmp_path / "out"))
     assert code == 0, out
     assert "Completeness" in out and (tmp_path / "out" / "catalogue.db").is_file()
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    jsonschema.validate(manifest, manifest_schema())
+    published = {(a["channel"], a["locale"]) for a in manifest["artifacts"]}
+    for name in channel_names():
+        for locale in manifest["channels"][name]["locales"]:
+            assert (name, locale) in published
+    assert "Open first:" in out and "Done in" in out
+
+
+CONFIG = """\
+[publish]
+out = "site"
+base_url = "https://cfg.example"
+
+[channels.web]
+indent = true
+
+[campaigns.winter]
+start = 2026-11-20
+end = 2027-01-06
+code = "WINTER26"
+"""
+
+
+def test_publish_reads_config_options_and_campaign(
+    db: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "vitrina.toml").write_text(CONFIG)
+    args = ["-c", "web", "-l", "de_DE", "-j", "1", "--at", "2026-12-01T10:00+01:00"]
+    code, out, err = vitrina(
+        *db, "publish", *args, "-o", "web.indent=false", "--campaign", "winter", "--json"
+    )
+    assert code == 0, err
+    manifest = json.loads(out)
+    jsonschema.validate(manifest, manifest_schema())
+    assert manifest["channels"]["web"]["options"]["indent"] is False
+    assert manifest["channels"]["web"]["locales"] == ["de_DE"]
+    assert manifest["context"]["moment"] == "2026-12-01T10:00:00+01:00"
+    text = (tmp_path / "site/web/de_DE/products/KT-K10.json").read_text()
+    assert text.count("\n") == 1, "indent=false from the command line wins over the file"
+    doc = json.loads(text)
+    assert doc["url"].startswith("https://cfg.example/de_DE/p/")
+    assert parse_qs(urlsplit(doc["link"]).query) == {
+        "utm_source": ["shopfront"],
+        "utm_medium": ["web"],
+        "utm_campaign": ["winter"],
+        "code": ["WINTER26"],
+    }
+    code, out, _ = vitrina(*db, "publish", *args)
+    assert code == 0 and "web" in out and "de_DE" in out
+    assert "Open first: " in out and "site/web/de_DE/index.json" in out.replace("\n", "")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-o", "web"], "--option: expected CHANNEL.OPTION=VALUE, got 'web'"),
+        (["-o", "web.nope=1"], "--option web.nope: unknown option"),
+        (["-o", "web.indent=sideways"], "--option web.indent: Input should be a valid boolean"),
+        (["-o", "wbe.indent=false"], "channels.wbe: options for a channel that is not installed"),
+        (["--campaign", "summer"], "campaigns.summer: no such campaign"),
+        (["--at", "yesterday"], "--at: expected a date or date-time"),
+        (["-c", "nope"], "unknown channel 'nope'; installed: "),
+        (["-l", "xx_XX"], "'xx_XX' is not a locale of catalogue channel 'ecommerce'"),
+    ],
+)
+def test_publish_errors_name_the_option(
+    db: list[str], tmp_path: Path, args: list[str], message: str
+) -> None:
+    target = tmp_path / "out"
+    code, _, err = vitrina(*db, "publish", "-c", "web", "--out", str(target), *args)
+    assert code == 2 and message in err.replace("\n", ""), err
+    assert not target.exists()
+
+
+def test_channels_lists_options() -> None:
+    code, out, _ = vitrina("channels")
+    assert code == 0 and "web.indent: bool = True" in out
+    code, out, _ = vitrina("channels", "--json")
+    web = next(c for c in json.loads(out) if c["name"] == "web")
+    assert web["per_product"] is True
+    assert web["options"]["include_incomplete"] == {"type": "bool", "default": False}
+
+
+def cli_process(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pim.cli", *args],
+        cwd=cwd,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def test_concurrent_publishes_into_one_folder(db: list[str], tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    publish_args = [*db, "--quiet", "publish", "-c", "web", "--out", str(target), "-j", "1"]
+    with publish_lock(target):
+        refused = cli_process(*publish_args, cwd=tmp_path)
+        _, stderr = refused.communicate(timeout=120)
+        assert refused.returncode == 3
+        assert f"another publication into {target} is running" in " ".join(stderr.split())
+    both = [cli_process(*publish_args, "--wait", "300", cwd=tmp_path) for _ in range(2)]
+    for process in both:
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr
+    manifest = json.loads((target / "manifest.json").read_text())
+    for artifact in manifest["artifacts"]:
+        data = (target / artifact["path"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == artifact["sha256"]
+    assert not list(tmp_path.glob(".out.staging-*"))

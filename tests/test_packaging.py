@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -45,50 +48,60 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path: Path, example_dir: Pa
     env = {k: v for k, v in os.environ.items() if k not in ("VITRINA_DB", "PYTHONPATH")}
     run = tmp_path / "elsewhere"
     run.mkdir()
-    help_text = subprocess.run(
-        [bin_dir / "vitrina", "--help"],
-        cwd=run,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+
+    def in_venv(program: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [bin_dir / program, *args],
+            cwd=run,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    help_text = in_venv("vitrina", "--help").stdout
     assert "import" in help_text and "completeness" in help_text
-    checked = subprocess.run(
-        [bin_dir / "python", "-c", CHECK],
-        cwd=run,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    checked = in_venv("python", "-c", CHECK)
     assert checked.returncode == 0, checked.stderr
-    imported = subprocess.run(
-        [bin_dir / "vitrina", "--db", str(run / "shop.db"), "import", str(example_dir)],
-        cwd=run,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    db = ["--db", str(run / "shop.db")]
+    imported = in_venv("vitrina", *db, "import", str(example_dir))
     assert imported.returncode == 0, imported.stderr
-    shown = subprocess.run(
-        [
-            bin_dir / "vitrina",
-            "--db",
-            str(run / "shop.db"),
-            "show",
-            "KT-K10",
-            "-c",
-            "ecommerce",
-            "-l",
-            "ru_RU",
-            "--json",
-        ],
-        cwd=run,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert "Электрический чайник" in shown
+    shown = in_venv("vitrina", *db, "show", "KT-K10", "-c", "ecommerce", "-l", "ru_RU", "--json")
+    assert "Электрический чайник" in shown.stdout
+
+    # The plug-in path: a separately installed package adds a channel.
+    plugin = tmp_path / "plugin"
+    shutil.copytree(
+        ROOT / "examples" / "plugin", plugin, ignore=shutil.ignore_patterns("*.egg-info", "build")
+    )
+    installed = in_venv("python", "-m", "pip", "install", "--quiet", str(plugin))
+    assert installed.returncode == 0, installed.stderr
+    listed = in_venv("vitrina", "channels").stdout
+    assert "pricelist" in listed and "web" in listed and "pricelist.delimiter" in listed
+    published = in_venv(
+        "vitrina",
+        *db,
+        "publish",
+        "--out",
+        str(run / "out"),
+        "-c",
+        "web",
+        "-c",
+        "pricelist",
+        "-o",
+        "pricelist.only_available=true",
+        "--jobs",
+        "2",
+    )
+    assert published.returncode == 0, published.stderr
+    manifest = json.loads((run / "out" / "manifest.json").read_text())
+    paths = {a["path"] for a in manifest["artifacts"]}
+    assert "pricelist/ru_RU/pricelist.csv" in paths and "web/ru_RU/index.json" in paths
+    assert any(
+        s["reason"] == "out of stock" for s in manifest["skipped"] if s["channel"] == "pricelist"
+    )
+    with (run / "out/pricelist/ru_RU/pricelist.csv").open(encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh, delimiter=";"))
+    kettle = next(r for r in rows if r["sku"] == "KT-K10")
+    assert kettle["name"] == "Электрический чайник 1.0 л"
+    assert "utm_source=pricelist" in kettle["url"] and "utm_medium=reseller" in kettle["url"]

@@ -1,0 +1,113 @@
+"""Campaigns and every outbound product link. No channel builds a URL by hand.
+
+A link is the landing-page URL of a product (pattern ``{base_url}/{locale}/p/{slug}-{sku}/``
+by default) with UTM tags saying which channel, medium, campaign and placement it came from,
+and the campaign's discount code when there is one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from urllib.parse import quote, urlencode
+
+from pim.errors import ConfigError
+from pim.view import ProductView
+
+DEFAULT_LANDING_URL = "{base_url}/{locale}/p/{slug}-{sku}/"
+PLACEHOLDERS = ("base_url", "locale", "language", "slug", "sku")
+
+
+@dataclass(frozen=True, slots=True)
+class Campaign:
+    """A marketing campaign: a validity window, an optional discount code, UTM defaults."""
+
+    name: str
+    start: date | None = None
+    end: date | None = None
+    code: str | None = None
+    utm_campaign: str | None = None
+    """Defaults to the campaign's name."""
+
+    def runs_on(self, day: date) -> bool:
+        """Whether ``day`` is inside the campaign's window (both ends included)."""
+        return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
+
+    def check_moment(self, moment: datetime) -> None:
+        """Raise :class:`ConfigError` when ``moment`` falls outside the campaign."""
+        if not self.runs_on(moment.date()):
+            window = f"{self.start or '…'} to {self.end or '…'}"
+            raise ConfigError(
+                "campaign",
+                f"campaign {self.name!r} runs {window}; the "
+                f"publication moment {moment.isoformat()} is outside it",
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class UTM:
+    """The UTM tags a channel puts on its links."""
+
+    source: str
+    medium: str
+    campaign: str = "catalogue"
+    content: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkBuilder:
+    """Builds tracked landing-page links for one publication."""
+
+    base_url: str
+    pattern: str = DEFAULT_LANDING_URL
+    campaign: Campaign | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+    """More query parameters for every link (personalised codes, for instance)."""
+
+    def __post_init__(self) -> None:
+        check_pattern(self.pattern)
+
+    def landing_url(self, view: ProductView) -> str:
+        """The product's landing page, without tracking tags."""
+        return self.pattern.format(
+            base_url=self.base_url.rstrip("/"),
+            locale=view.locale,
+            language=view.locale.split("_")[0],
+            slug=quote(view.slug, safe=""),
+            sku=quote(view.sku, safe=""),
+        )
+
+    def product_url(self, view: ProductView, utm: UTM) -> str:
+        """The landing page with UTM tags (and the campaign's code) for one placement."""
+        campaign = self.campaign
+        params = [
+            ("utm_source", utm.source),
+            ("utm_medium", utm.medium),
+            (
+                "utm_campaign",
+                (campaign.utm_campaign or campaign.name) if campaign else utm.campaign,
+            ),
+        ]
+        if utm.content:
+            params.append(("utm_content", utm.content))
+        if campaign is not None and campaign.code:
+            params.append(("code", campaign.code))
+        params += sorted(self.extra.items())
+        return f"{self.landing_url(view)}?{urlencode(params)}"
+
+
+def check_pattern(pattern: str) -> None:
+    """Raise :class:`ConfigError` if a landing URL pattern uses unknown placeholders."""
+    try:
+        pattern.format(**dict.fromkeys(PLACEHOLDERS, "x"))
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(
+            "publish.landing_url",
+            f"bad pattern {pattern!r} ({exc}); use "
+            f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)}",
+        ) from None
+    if "{sku}" not in pattern:
+        raise ConfigError(
+            "publish.landing_url",
+            "the pattern must contain {sku} so that every product has its own page",
+        )

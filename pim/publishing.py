@@ -1,0 +1,535 @@
+"""Publishing: plan jobs (channel × locale × shard), run them on an Executor, write atomically.
+
+Jobs write into a staging folder beside ``OUT``; only when every job succeeded do the
+published channels' folders and ``OUT/manifest.json`` replace the previous ones. A failed or
+interrupted publication leaves the previous one intact. A lock file keeps two publications
+into the same ``OUT`` from interleaving.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from pim.catalogue import Catalogue
+from pim.channels.base import Artifact, Channel, ChannelOptions, Publication, RenderContext, Skip
+from pim.errors import ChannelError, ConfigError, PublishLockedError, VitrinaError
+from pim.registry import channel_names, class_path, import_channel, load_channel
+from pim.view import ProductView
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+Progress = Callable[[int, int, str], None]
+"""Called with (jobs done, jobs in all, a description of the job just finished)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit of work: a channel, a locale, and optionally one shard of the products."""
+
+    channel: str
+    channel_class: str
+    options: dict[str, Any]
+    locale: str
+    scope: str
+    shard: tuple[int, int] | None = None
+
+    def describe(self) -> str:
+        """``web/de_DE`` or ``web/de_DE (shard 2/4)``."""
+        shard = f" (shard {self.shard[0] + 1}/{self.shard[1]})" if self.shard else ""
+        return f"{self.channel}/{self.locale}{shard}"
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What every job of a publication shares (picklable, sent to each worker)."""
+
+    db: str
+    media_root: str
+    staging: str
+    publication: Publication
+    fallbacks: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass
+class JobResult:
+    """What a job wrote, what it left out, and its entries for the channel's finish."""
+
+    job: Job
+    artifacts: list[Artifact]
+    skipped: list[Skip]
+    entries: list[Any]
+
+
+@dataclass(frozen=True)
+class ChannelPlan:
+    """A channel to publish, with validated options, its catalogue channel and locales."""
+
+    name: str
+    cls: type[Channel[Any]]
+    options: ChannelOptions
+    scope: str
+    locales: tuple[str, ...]
+
+
+# -- in the worker --------------------------------------------------------------------------
+
+_open: dict[tuple[str, str], Catalogue] = {}
+"""Catalogues opened by jobs in this process, reused by its later jobs."""
+# A forked worker must not reuse its parent's pooled database connections.
+os.register_at_fork(after_in_child=_open.clear)
+
+
+def _catalogue(setup: Setup) -> Catalogue:
+    key = (setup.db, setup.media_root)
+    if key not in _open:
+        _open[key] = Catalogue.open(setup.db, media=setup.media_root, fallbacks=setup.fallbacks)
+    return _open[key]
+
+
+def run_job(setup: Setup, job: Job) -> JobResult:
+    """Resolve and render one job (runs in a worker process or inline)."""
+    cls = import_channel(job.channel_class)
+    channel = cls(cls.Options.model_validate(job.options))
+    cat = _catalogue(setup)
+    publication = _for_scope(setup.publication, cat, job.scope)
+    ctx = RenderContext(
+        channel, job.locale, publication, Path(setup.staging), Path(setup.media_root)
+    )
+    skipped: list[Skip] = []
+    current: list[str | None] = [None]
+    views = cat.views(
+        job.scope, job.locale, channel.options.audience, publication.moment, shard=job.shard
+    )
+    try:
+        artifacts = channel.render(_publishable(views, channel, job, skipped, current), ctx)
+    except VitrinaError as exc:
+        if isinstance(exc, ChannelError) and exc.channel:
+            raise
+        raise ChannelError(
+            str(exc), channel=job.channel, locale=job.locale, sku=current[0]
+        ) from None
+    except Exception as exc:
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        raise ChannelError(
+            f"{exc.__class__.__name__}: {exc} (at {where.filename}:{where.lineno})",
+            channel=job.channel,
+            locale=job.locale,
+            sku=current[0],
+        ) from None
+    return JobResult(job, list(artifacts), skipped, ctx.entries)
+
+
+def _for_scope(publication: Publication, cat: Catalogue, scope: str) -> Publication:
+    if publication.base_url:
+        return publication
+    base = cat.structure.channels[scope].base_url
+    return Publication(
+        publication.moment, base, publication.landing_url, publication.campaign, publication.theme
+    )
+
+
+def _publishable(
+    views: Iterable[ProductView],
+    channel: Channel[Any],
+    job: Job,
+    skipped: list[Skip],
+    current: list[str | None],
+) -> Iterator[ProductView]:
+    """The views a channel gets; the others are recorded with the reason."""
+    include_incomplete = channel.options.include_incomplete
+    for view in views:
+        current[0] = view.sku
+        if not view.enabled:
+            reason: str | None = "disabled"
+        elif not view.complete and not include_incomplete:
+            reason = f"incomplete: missing {', '.join(view.missing)}"
+        elif not view.categories:
+            reason = "outside the channel's categories"
+        else:
+            reason = channel.rejects(view)
+        if reason:
+            skipped.append(Skip(job.channel, job.locale, view.sku, reason))
+            continue
+        yield view
+    current[0] = None
+
+
+# -- planning ---------------------------------------------------------------------------------
+
+
+ChannelRef = str | type[Channel[Any]]
+"""A channel by its registered name, or a channel class (for channels not installed)."""
+
+
+def plan_channels(
+    catalogue: Catalogue,
+    channels: Sequence[ChannelRef] | None,
+    locales: Sequence[str] | None,
+    options: dict[str, dict[str, Any]] | None = None,
+) -> list[ChannelPlan]:
+    """Validate channel names, options and locales against the catalogue."""
+    refs: list[ChannelRef] = list(channels) if channels else list(channel_names())
+    if not refs:
+        raise ConfigError("channels", "no channel is installed")
+    classes = [load_channel(ref) if isinstance(ref, str) else ref for ref in dict.fromkeys(refs)]
+    known = {*channel_names(), *(cls.name for cls in classes)}
+    given = options or {}
+    for name in given:
+        if name not in known:
+            installed = ", ".join(sorted(known))
+            raise ConfigError(
+                f"channels.{name}",
+                f"options for a channel that is not installed (installed: {installed})",
+            )
+    validated = [(cls, channel_options(cls, given.get(cls.name, {}))) for cls in classes]
+    structure = catalogue.structure
+    if not structure.channels:
+        raise ConfigError("catalogue", "the catalogue has no channels; import a structure first")
+    plans = []
+    for cls, opts in validated:
+        name = cls.name
+        scope = opts.catalogue_channel or next(iter(structure.channels))
+        if scope not in structure.channels:
+            raise ConfigError(
+                f"channels.{name}.catalogue_channel",
+                f"unknown catalogue channel {scope!r}; known: {', '.join(structure.channels)}",
+            )
+        available = structure.channels[scope].locales
+        chosen = tuple(locales) if locales else available
+        for loc in chosen:
+            if loc not in available:
+                raise ConfigError(
+                    "locales",
+                    f"{loc!r} is not a locale of catalogue channel "
+                    f"{scope!r} ({', '.join(available)})",
+                )
+        plans.append(ChannelPlan(name, cls, opts, scope, chosen))
+    return plans
+
+
+def channel_options(cls: type[Channel[Any]], values: dict[str, Any]) -> ChannelOptions:
+    """Validate the options of a channel; errors name the key ``channels.<name>.<option>``."""
+    try:
+        return cls.Options.model_validate(values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(["channels", cls.name, *(str(p) for p in err["loc"])])
+        message = (
+            "unknown option"
+            if err["type"] == "extra_forbidden"
+            else f"{err['msg'].removeprefix('Value error, ')} (got {err.get('input')!r})"
+        )
+        raise ConfigError(key, message) from None
+
+
+def plan_jobs(plans: Sequence[ChannelPlan], shards: int) -> list[Job]:
+    """Jobs for the channel plans: per locale, and per shard for per-product channels."""
+    jobs = []
+    for p in plans:
+        options = p.options.model_dump(mode="json")
+        for loc in p.locales:
+            count = shards if p.cls.per_product and shards > 1 else 1
+            for i in range(count):
+                jobs.append(
+                    Job(
+                        p.name,
+                        class_path(p.cls),
+                        options,
+                        loc,
+                        p.scope,
+                        (i, count) if count > 1 else None,
+                    )
+                )
+    return jobs
+
+
+# -- the publication ------------------------------------------------------------------------------
+
+
+@contextmanager
+def publish_lock(out: Path, wait: float = 0.0) -> Iterator[None]:
+    """Hold the lock of ``out``; raise :class:`PublishLockedError` if it stays taken."""
+    lock_path = out.parent / f".{out.name}.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a+") as fh:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise PublishLockedError(
+                        f"another publication into {out} is running (lock {lock_path}); wait "
+                        "for it to finish, or pass --wait SECONDS"
+                    ) from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def catalogue_fingerprint(catalogue: Catalogue) -> str:
+    """A hash of everything published from: structure, products, models, media keys."""
+    digest = hashlib.sha256(
+        orjson.dumps(catalogue.structure.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    )
+    for kind in ("model", "product"):
+        for r in catalogue.records(kind, batch_size=2000):
+            digest.update(
+                orjson.dumps(
+                    [r.sku, r.kind, r.family, r.parent, r.enabled, r.categories, r.values],
+                    option=orjson.OPT_SORT_KEYS,
+                )
+            )
+    return digest.hexdigest()
+
+
+def publish(
+    catalogue: Catalogue,
+    channels: Sequence[ChannelRef] | None = None,
+    locales: Sequence[str] | None = None,
+    out: str | os.PathLike[str] = "out",
+    context: Publication | None = None,
+    executor: Executor | None = None,
+    *,
+    jobs: int | None = None,
+    options: dict[str, dict[str, Any]] | None = None,
+    progress: Progress | None = None,
+    wait: float = 0.0,
+) -> dict[str, Any]:
+    """Publish ``channels`` (default: all installed) in ``locales`` into ``out``.
+
+    Jobs run on ``executor`` (default: a process pool of ``jobs`` workers, or inline for
+    one); any :class:`concurrent.futures.Executor` works, a ``dask.distributed`` client's
+    included, as long as its workers reach the same database and media folder. Returns the
+    manifest. Raises :class:`ChannelError` naming channel, locale and SKU when a job fails;
+    ``out`` is then left as it was.
+    """
+    out_dir = Path(out).resolve()
+    context = context or Publication(datetime.now(UTC))
+    if context.campaign is not None:
+        context.campaign.check_moment(context.moment)
+    plans = plan_channels(catalogue, channels, locales, options)
+    workers = jobs or os.cpu_count() or 1
+    job_list = plan_jobs(plans, workers)
+    with publish_lock(out_dir, wait):
+        revision = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+        staging = out_dir.parent / f".{out_dir.name}.staging-{revision}"
+        staging.mkdir(parents=True)
+        try:
+            setup = Setup(
+                catalogue.url, str(catalogue.media.root), str(staging), context, catalogue.fallbacks
+            )
+            results = _run(setup, job_list, executor, workers, progress)
+            artifacts, skipped = _finish(plans, results, setup, catalogue)
+            manifest = _manifest(revision, catalogue, context, plans, artifacts, skipped, out_dir)
+            _swap(out_dir, staging, [p.name for p in plans], manifest)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return manifest
+
+
+def _run(
+    setup: Setup,
+    job_list: list[Job],
+    executor: Executor | None,
+    workers: int,
+    progress: Progress | None,
+) -> list[JobResult]:
+    if executor is None and workers <= 1:
+        results = []
+        for i, job in enumerate(job_list, 1):
+            results.append(run_job(setup, job))
+            if progress:
+                progress(i, len(job_list), job.describe())
+        return results
+    own = executor is None
+    pool = executor or ProcessPoolExecutor(workers)
+    futures: dict[Future[JobResult], int] = {}
+    done: dict[int, JobResult] = {}
+    try:
+        futures = {pool.submit(run_job, setup, job): i for i, job in enumerate(job_list)}
+        for count, future in enumerate(as_completed(futures), 1):
+            done[futures[future]] = future.result()
+            if progress:
+                progress(count, len(job_list), job_list[futures[future]].describe())
+    except BaseException:
+        for f in futures:
+            f.cancel()
+        raise
+    finally:
+        if own:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return [done[i] for i in range(len(job_list))]
+
+
+def _finish(
+    plans: list[ChannelPlan], results: list[JobResult], setup: Setup, catalogue: Catalogue
+) -> tuple[list[Artifact], list[Skip]]:
+    artifacts = [a for r in results for a in r.artifacts]
+    skipped = [s for r in results for s in r.skipped]
+    for p in plans:
+        if not p.cls.per_product:
+            continue
+        channel = p.cls(p.options)
+        publication = _for_scope(setup.publication, catalogue, p.scope)
+        for loc in p.locales:
+            entries = [
+                e
+                for r in results
+                if r.job.channel == p.name and r.job.locale == loc
+                for e in r.entries
+            ]
+            ctx = RenderContext(
+                channel, loc, publication, Path(setup.staging), Path(setup.media_root)
+            )
+            try:
+                artifacts += channel.finish(entries, ctx)
+            except VitrinaError:
+                raise
+            except Exception as exc:
+                raise ChannelError(
+                    f"{exc.__class__.__name__} in finish: {exc}", channel=p.name, locale=loc
+                ) from exc
+    unique = {a.path: a for a in artifacts}
+    return sorted(unique.values(), key=lambda a: a.path), sorted(
+        set(skipped), key=lambda s: (s.channel, s.locale, s.sku)
+    )
+
+
+def _manifest(
+    revision: str,
+    catalogue: Catalogue,
+    context: Publication,
+    plans: list[ChannelPlan],
+    artifacts: list[Artifact],
+    skipped: list[Skip],
+    out_dir: Path,
+) -> dict[str, Any]:
+    published = {p.name for p in plans}
+    previous = read_manifest(out_dir)
+    carried = (
+        [
+            a
+            for a in previous.get("artifacts", [])
+            if a["channel"] not in published and (out_dir / a["path"]).is_file()
+        ]
+        if previous
+        else []
+    )
+    carried_skips = (
+        [
+            s
+            for s in previous.get("skipped", [])
+            if s["channel"] not in published and any(a["channel"] == s["channel"] for a in carried)
+        ]
+        if previous
+        else []
+    )
+    campaign = context.campaign
+    return {
+        "revision": revision,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "catalogue_fingerprint": catalogue_fingerprint(catalogue),
+        "context": {
+            "moment": context.moment.isoformat(),
+            "base_url": context.base_url,
+            "landing_url": context.landing_url,
+            "campaign": None
+            if campaign is None
+            else {
+                "name": campaign.name,
+                "code": campaign.code,
+                "start": campaign.start.isoformat() if campaign.start else None,
+                "end": campaign.end.isoformat() if campaign.end else None,
+                "utm_campaign": campaign.utm_campaign or campaign.name,
+            },
+        },
+        "channels": {
+            **{
+                name: info
+                for name, info in (previous.get("channels") or {}).items()
+                if any(a["channel"] == name for a in carried)
+            },
+            **{
+                p.name: {
+                    "catalogue_channel": p.scope,
+                    "locales": list(p.locales),
+                    "options": p.options.model_dump(mode="json"),
+                }
+                for p in plans
+            },
+        },
+        "artifacts": sorted(
+            [*({**asdict(a), "skus": list(a.skus)} for a in artifacts), *carried],
+            key=lambda a: a["path"],
+        ),
+        "skipped": [asdict(s) for s in skipped] + carried_skips,
+    }
+
+
+def read_manifest(out_dir: Path) -> dict[str, Any]:
+    """The manifest of the publication in ``out_dir`` ({} when there is none)."""
+    try:
+        data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def manifest_schema() -> dict[str, Any]:
+    """The JSON Schema of ``manifest.json``."""
+    text = resources.files("pim").joinpath("schemas/manifest.schema.json").read_text("utf-8")
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+def _swap(out_dir: Path, staging: Path, channels: list[str], manifest: dict[str, Any]) -> None:
+    """Move the staged channels into ``out_dir``, then the manifest: the last step."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    trash = staging / ".previous"
+    trash.mkdir()
+    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".manifest-")
+    moved: list[str] = []
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(manifest, fh, ensure_ascii=False, indent=1)
+            fh.write("\n")
+        for name in channels:
+            new, current = staging / name, out_dir / name
+            if current.exists():
+                os.replace(current, trash / name)
+            moved.append(name)
+            if new.exists():
+                os.replace(new, current)
+        os.replace(tmp, out_dir / MANIFEST)
+    except BaseException:
+        # Put back the channels already swapped: the previous publication stays whole.
+        for name in moved:
+            shutil.rmtree(out_dir / name, ignore_errors=True)
+            if (trash / name).exists():
+                os.replace(trash / name, out_dir / name)
+        Path(tmp).unlink(missing_ok=True)
+        raise
