@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages: WeasyPrint's Pango, fonts, poppler (pdftoppm) for looking at PDFs.
 APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils
+# The tests also load pages in a real browser: Debian's chromium (no download at run time).
+TEST_APT := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint bench install system-deps clean
@@ -13,6 +15,7 @@ demo: install
 	$(BIN)/python examples/make_images.py
 	$(BIN)/vitrina demo --out out
 
+test: EXTRA_APT += $(TEST_APT)
 test: install
 	$(BIN)/python -m pytest
 

@@ -22,6 +22,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -95,30 +96,49 @@ def child_views(db: str, workers: int) -> dict[str, float]:
     }
 
 
-def child_publish(db: str, jobs: int, out: str) -> dict[str, float]:
-    """Publish the web channel in every locale with ``jobs`` worker processes."""
+def _publish_web(
+    db: str, out: str, jobs: int, locales: list[str] | None
+) -> tuple[dict[str, Any], float]:
+    """Publish the web channel into a fresh ``out``; the manifest and the seconds taken."""
     from pim import Catalogue
     from pim.channels.base import Publication
     from pim.publishing import publish
 
     shutil.rmtree(out, ignore_errors=True)
     cat = Catalogue.open(db, media=Path(db).with_suffix(".media"))
-    moment = datetime(2026, 12, 1, tzinfo=UTC)
+    context = Publication(datetime(2026, 12, 1, tzinfo=UTC), base_url="https://bench.example")
     start = time.perf_counter()
-    manifest = publish(
-        cat,
-        ["web"],
-        out=out,
-        jobs=jobs,
-        context=Publication(moment, base_url="https://bench.example"),
-    )
-    seconds = time.perf_counter() - start
+    manifest = publish(cat, ["web"], locales, out=out, jobs=jobs, context=context)
+    return manifest, time.perf_counter() - start
+
+
+def child_publish(db: str, jobs: int, out: str) -> dict[str, float]:
+    """Publish the web channel in every locale with ``jobs`` worker processes."""
+    manifest, seconds = _publish_web(db, out, jobs, None)
     files = len(manifest["artifacts"])
     return {
         "files": files,
         "seconds": seconds,
         "per_second": files / seconds,
         "peak_mib": _peak_mib(),
+    }
+
+
+def child_web(db: str, out: str, jobs: int) -> dict[str, float]:
+    """The web channel (documents, landing pages, listings, sitemap) for one locale."""
+    import resource
+
+    manifest, seconds = _publish_web(db, out, jobs, ["de_DE"])
+    products = len({s for a in manifest["artifacts"] for s in a["skus"]})
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    shutil.rmtree(out, ignore_errors=True)
+    return {
+        "products": products,
+        "files": len(manifest["artifacts"]),
+        "seconds": seconds,
+        "per_second": products / seconds,
+        "peak_mib": _peak_mib(),
+        "worker_peak_mib": children,
     }
 
 
@@ -162,6 +182,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 200_000])
     parser.add_argument("--write", action="store_true", help="record in RESULTS.md")
+    parser.add_argument("--web-size", type=int, default=100_000, help="products for the web run")
     args = parser.parse_args()
     rows = []
     db_small = ""
@@ -193,8 +214,23 @@ def main() -> int:
     shutil.rmtree(DATA / "publish-out", ignore_errors=True)
     for jobs, r in publishing.items():
         print(f"publish web, --jobs {jobs}: {r['seconds']:.1f} s, {r['per_second']:,.0f} files/s")
+    web_size = args.web_size
+    web_folder = DATA / f"synthetic-{web_size}"
+    if not (web_folder / "products.csv").is_file():
+        print(f"generating {web_size} products …", flush=True)
+        generate(web_folder, web_size)
+    web_db = str(DATA / f"bench-{web_size}.db")
+    if not Path(web_db).is_file():
+        in_child("child_import", str(web_folder), web_db)
+    web = in_child("child_web", web_db, str(DATA / "web-out"), 2)
+    print(
+        f"web, {web['products']:,.0f} products in one locale: {web['seconds']:.1f} s, "
+        f"{web['per_second']:,.0f} products/s, peak {web['peak_mib']:.0f} MiB "
+        f"(workers {web['worker_peak_mib']:.0f} MiB)",
+        flush=True,
+    )
     layout = compare(Path(db_small), 20_000)
-    report = render(rows, publishing, args.sizes[0], layout)
+    report = render(rows, publishing, args.sizes[0], web, layout)
     print(report)
     if args.write:
         results = HERE / "RESULTS.md"
@@ -208,6 +244,7 @@ def render(
     rows: list[tuple[int, dict[str, float], dict[str, float], dict[str, float]]],
     publishing: dict[int, dict[str, float]],
     publish_size: int,
+    web: dict[str, float],
     layout: dict[str, dict[str, float]],
 ) -> str:
     """The results as Markdown."""
@@ -256,6 +293,18 @@ def render(
             f"| {jobs} | {r['seconds']:.1f} | {r['files']:,.0f} | {r['per_second']:,.0f} | "
             f"{base / r['seconds']:.2f}× |"
         )
+    lines += [
+        "",
+        f"## Web channel: {web['products']:,.0f} products in one locale (`--jobs 2`)",
+        "",
+        "Product JSON documents, landing pages, listings (JSON and HTML), sitemap, media; "
+        "including the index pass that finds what is published for alternates and variants.",
+        "",
+        "| products | files | seconds | products/s | peak MiB (main) | peak MiB (worker) |",
+        "|---:|---:|---:|---:|---:|---:|",
+        f"| {web['products']:,.0f} | {web['files']:,.0f} | {web['seconds']:.1f} | "
+        f"{web['per_second']:,.0f} | {web['peak_mib']:.0f} | {web['worker_peak_mib']:.0f} |",
+    ]
     lines += [
         "",
         "## Storage layout (SQLite, the same product values both ways)",

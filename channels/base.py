@@ -46,7 +46,16 @@ from pim.errors import ChannelError
 from pim.links import DEFAULT_LANDING_URL, UTM, Campaign, LinkBuilder
 from pim.view import ProductView
 
-__all__ = ["Artifact", "Channel", "ChannelOptions", "Publication", "RenderContext", "Skip"]
+__all__ = [
+    "Artifact",
+    "Channel",
+    "ChannelOptions",
+    "ProductRef",
+    "Publication",
+    "PublicationIndex",
+    "RenderContext",
+    "Skip",
+]
 
 
 class ChannelOptions(BaseModel):
@@ -84,6 +93,74 @@ class Skip:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class ProductRef:
+    """What other pages need to know of a published product: enough to link to it."""
+
+    sku: str
+    locale: str
+    slug: str
+    name: str
+    group: str | None = None
+    axes: tuple[tuple[str, str, str], ...] = ()
+    """The variant axes as (code, label, formatted value)."""
+    categories: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, view: ProductView) -> ProductRef:
+        """The reference of a resolved view."""
+        return cls(
+            view.sku,
+            view.locale,
+            view.slug,
+            view.name,
+            view.group,
+            tuple((a.code, a.label, a.formatted) for a in view.axes),
+            tuple(c.code for c in view.categories),
+        )
+
+
+@dataclass
+class PublicationIndex:
+    """Every product a channel publishes, per locale: for alternates, variants and sitemaps.
+
+    Built before rendering by a first pass over the catalogue (for channels that set
+    ``needs_index``), so that a page links only to pages that exist.
+    """
+
+    locales: tuple[str, ...]
+    products: dict[str, dict[str, ProductRef]] = field(default_factory=dict)
+    """locale → SKU → reference."""
+    _groups: dict[tuple[str, str], list[ProductRef]] = field(default_factory=dict, repr=False)
+
+    def add(self, refs: Iterable[ProductRef]) -> None:
+        """Record published products."""
+        for ref in refs:
+            self.products.setdefault(ref.locale, {})[ref.sku] = ref
+        self._groups.clear()
+
+    def ref(self, locale: str, sku: str) -> ProductRef | None:
+        """The product ``sku`` as published in ``locale``, if it is."""
+        return self.products.get(locale, {}).get(sku)
+
+    def locales_of(self, sku: str) -> tuple[str, ...]:
+        """The locales ``sku`` is published in, in the channel's locale order."""
+        return tuple(loc for loc in self.locales if sku in self.products.get(loc, {}))
+
+    def variants(self, locale: str, group: str | None) -> list[ProductRef]:
+        """The published products of one product model in ``locale``, by SKU."""
+        if group is None:
+            return []
+        if not self._groups:
+            for loc, refs in self.products.items():
+                for r in refs.values():
+                    if r.group is not None:
+                        self._groups.setdefault((loc, r.group), []).append(r)
+            for members in self._groups.values():
+                members.sort(key=lambda r: r.sku)
+        return self._groups.get((locale, group), [])
+
+
 @dataclass(frozen=True)
 class Publication:
     """What every job of one publication shares: the moment, campaign, links and theme."""
@@ -106,8 +183,11 @@ class RenderContext:
         publication: Publication,
         root: Path,
         media_root: Path,
+        index: PublicationIndex | None = None,
     ) -> None:
         self.channel = channel
+        self.index = index
+        """Every product the channel publishes (for channels with ``needs_index``)."""
         self.locale = locale
         self.publication = publication
         if not publication.base_url:
@@ -121,6 +201,7 @@ class RenderContext:
         """The media store (read only): ``media_root / image.path``."""
         self._root = root
         self._folders: set[Path] = set()
+        self._copied: dict[str, Artifact] = {}
         self.entries: list[Any] = []
         """Small picklable records a per-product channel keeps for :meth:`Channel.finish`."""
 
@@ -136,11 +217,30 @@ class RenderContext:
             view, UTM(ch.utm_source, ch.utm_medium, content=content or ch.utm_content)
         )
 
+    def alternates(self, sku: str) -> list[tuple[str, str]]:
+        """(locale, landing URL) of ``sku`` in every locale it is published in."""
+        if self.index is None:
+            raise ChannelError(
+                "alternates need the publication index; set needs_index = True",
+                channel=self.channel.name,
+            )
+        refs = (self.index.ref(loc, sku) for loc in self.index.locales_of(sku))
+        return [(r.locale, self.links.landing_url(r)) for r in refs if r is not None]
+
     def write(
-        self, relpath: str, data: bytes | str, skus: Sequence[str] = (), *, shared: bool = False
+        self,
+        relpath: str,
+        data: bytes | str,
+        skus: Sequence[str] = (),
+        *,
+        shared: bool = False,
+        locale: str | None = None,
     ) -> Artifact:
         """Write a file under ``<channel>/<locale>/`` (``shared``: ``<channel>/``) of the staging
-        folder, which replaces the published one only when the whole publication succeeded."""
+        folder, which replaces the published one only when the whole publication succeeded.
+
+        ``locale`` is the locale recorded in the manifest for a shared file (default: none).
+        """
         rel = PurePosixPath(relpath)
         if rel.is_absolute() or ".." in rel.parts or not rel.parts:
             raise ChannelError(
@@ -162,12 +262,31 @@ class RenderContext:
             fh.write(payload)
         return Artifact(
             self.channel.name,
-            "" if shared else self.locale,
+            (locale or "") if shared else self.locale,
             str(target_rel),
             hashlib.sha256(payload).hexdigest(),
             len(payload),
             tuple(skus),
         )
+
+    def copy_media(self, media_path: str, relpath: str) -> Artifact:
+        """Copy a file of the media store (``media_path`` relative to its root) to
+        ``<channel>/<relpath>``, once per job."""
+        done = self._copied.get(relpath)
+        if done is not None:
+            return done
+        source = self.media_root / media_path
+        try:
+            data = source.read_bytes()
+        except OSError as exc:
+            raise ChannelError(
+                f"media file {media_path} is missing from the store ({exc.strerror})",
+                channel=self.channel.name,
+                locale=self.locale,
+            ) from None
+        artifact = self.write(relpath, data, shared=True)
+        self._copied[relpath] = artifact
+        return artifact
 
 
 OptionsT = TypeVar("OptionsT", bound=ChannelOptions)
@@ -185,6 +304,9 @@ class Channel(ABC, Generic[OptionsT]):
     utm_source: ClassVar[str] = "vitrina"
     utm_medium: ClassVar[str] = "referral"
     utm_content: ClassVar[str | None] = None
+    needs_index: ClassVar[bool] = False
+    """Build a :class:`PublicationIndex` first (one more resolution pass), for pages that
+    link to the same product in other locales or to other products."""
     start_page: ClassVar[str | None] = None
     """The file to open first in ``OUT/<channel>/<locale>/`` (shown after publishing)."""
 
@@ -201,4 +323,11 @@ class Channel(ABC, Generic[OptionsT]):
 
     def finish(self, entries: list[Any], ctx: RenderContext) -> list[Artifact]:
         """For per-product channels: write what needs every product, once per locale."""
+        return []
+
+    def finish_channel(self, ctx: RenderContext) -> list[Artifact]:
+        """Write what is shared by every locale (assets, sitemaps), once per publication.
+
+        ``ctx.locale`` is empty; ``ctx.index`` is set for channels with ``needs_index``.
+        """
         return []

@@ -575,7 +575,7 @@ def channels_(
     for name, cls, fields in rows:
         out.print(f"[bold]{name}[/]  {cls.description}")
         for f, t, d in fields:
-            out.print(f"    {name}.{f}: {_type_name(t)} = {d!r}", highlight=False)
+            out.print(f"    {name}.{f}: {_type_name(t)} = {d!r}", highlight=False, markup=False)
 
 
 def _type_name(annotation: Any) -> str:

@@ -43,6 +43,7 @@ out = "out"
 # de_AT = ["de_DE", "en_US"]
 
 [theme]
+name = "Vitrina"
 primary_color = "#1d3557"
 accent_color = "#e63946"
 background_color = "#f7f7f2"
@@ -100,11 +101,13 @@ class PublishSection(_Section):
 class Theme(_Section):
     """``[theme]``: one brand for the landing pages, the kiosk and the brochures."""
 
+    name: str = Field(default="Vitrina", min_length=1, max_length=60)
+    """The shop's name, shown beside the logo and in page titles."""
     primary_color: Colour = "#1d3557"
     accent_color: Colour = "#e63946"
     background_color: Colour = "#f7f7f2"
     text_color: Colour = "#1b1b1b"
-    font_family: str = "DejaVu Sans"
+    font_family: str = Field(default="DejaVu Sans", pattern=r"^[A-Za-z0-9 -]{1,60}$")
     logo: str | None = None
 
 

@@ -1,10 +1,20 @@
-"""Translations of Vitrina's own fixed strings (gettext catalogues in ``pim.locales``)."""
+"""Translations of Vitrina's own fixed strings (gettext catalogues in ``pim.locales``).
+
+Catalogues are plain ``.po`` files, ``locales/<language>/LC_MESSAGES/vitrina.po``, compiled in
+memory with Babel when first used: nothing to build before a release. Text direction comes
+from the CLDR data in Babel.
+"""
 
 from __future__ import annotations
 
 import gettext
+import io
 from functools import lru_cache
 from importlib import resources
+
+from babel import Locale, UnknownLocaleError
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 
 DOMAIN = "vitrina"
 
@@ -14,13 +24,51 @@ def translations(locale: str) -> gettext.NullTranslations:
     """The gettext translations for a catalogue locale (``de_AT`` → ``de_AT``, then ``de``)."""
     root = resources.files("pim.locales")
     for candidate in (locale, locale.split("_")[0]):
-        mo = root / candidate / "LC_MESSAGES" / f"{DOMAIN}.mo"
+        folder = root / candidate / "LC_MESSAGES"
+        mo = folder / f"{DOMAIN}.mo"
         if mo.is_file():
             with mo.open("rb") as fh:
                 return gettext.GNUTranslations(fh)
+        po = folder / f"{DOMAIN}.po"
+        if po.is_file():
+            with po.open("rb") as fh:
+                catalog = read_po(fh, locale=candidate)
+            buffer = io.BytesIO()
+            write_mo(buffer, catalog)
+            buffer.seek(0)
+            return gettext.GNUTranslations(buffer)
     return gettext.NullTranslations()
 
 
 def gettext_for(locale: str, message: str) -> str:
     """``message`` translated into ``locale`` (English when there is no translation)."""
     return translations(locale).gettext(message)
+
+
+def ngettext_for(locale: str, singular: str, plural: str, n: int) -> str:
+    """The singular or plural form of a message for ``n``, in ``locale``."""
+    return translations(locale).ngettext(singular, plural, n)
+
+
+@lru_cache(maxsize=64)
+def text_direction(locale: str) -> str:
+    """``rtl`` for right-to-left languages (Arabic, Hebrew, …), else ``ltr``."""
+    try:
+        return "rtl" if Locale.parse(locale).character_order == "right-to-left" else "ltr"
+    except (UnknownLocaleError, ValueError):
+        return "ltr"
+
+
+def html_lang(locale: str) -> str:
+    """The BCP 47 tag of a catalogue locale, for ``<html lang>`` and hreflang: ``de-DE``."""
+    return locale.replace("_", "-")
+
+
+@lru_cache(maxsize=64)
+def language_name(locale: str) -> str:
+    """The locale's name in its own language (``Deutsch (Deutschland)``), from CLDR."""
+    try:
+        name = Locale.parse(locale).get_display_name(locale) or locale
+    except (UnknownLocaleError, ValueError):
+        return locale
+    return name[:1].upper() + name[1:]

@@ -9,13 +9,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from urllib.parse import quote, urlencode
+from typing import Protocol
+from urllib.parse import quote, urlencode, urlsplit
 
 from pim.errors import ConfigError
-from pim.view import ProductView
 
 DEFAULT_LANDING_URL = "{base_url}/{locale}/p/{slug}-{sku}/"
 PLACEHOLDERS = ("base_url", "locale", "language", "slug", "sku")
+
+
+class Linkable(Protocol):
+    """Anything with a landing page: a :class:`ProductView` or a reference to one."""
+
+    @property
+    def sku(self) -> str: ...
+    @property
+    def slug(self) -> str: ...
+    @property
+    def locale(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +78,7 @@ class LinkBuilder:
     def __post_init__(self) -> None:
         check_pattern(self.pattern)
 
-    def landing_url(self, view: ProductView) -> str:
+    def landing_url(self, view: Linkable) -> str:
         """The product's landing page, without tracking tags."""
         return self.pattern.format(
             base_url=self.base_url.rstrip("/"),
@@ -77,7 +88,22 @@ class LinkBuilder:
             sku=quote(view.sku, safe=""),
         )
 
-    def product_url(self, view: ProductView, utm: UTM) -> str:
+    def landing_path(self, view: Linkable) -> str:
+        """The landing page's path on the site (``/de_DE/p/slug-sku/``), for static hosting."""
+        url = self.landing_url(view)
+        base = self.base_url.rstrip("/")
+        if not url.startswith(base + "/"):
+            raise ConfigError(
+                "publish.landing_url",
+                f"landing pages ({url}) must be under the base URL {base} to be published",
+            )
+        return urlsplit(url).path[len(urlsplit(base).path) :]
+
+    def site_url(self, path: str) -> str:
+        """The absolute URL of a file published at ``path`` under the base URL."""
+        return f"{self.base_url.rstrip('/')}/{quote(path.lstrip('/'))}"
+
+    def product_url(self, view: Linkable, utm: UTM) -> str:
         """The landing page with UTM tags (and the campaign's code) for one placement."""
         campaign = self.campaign
         params = [

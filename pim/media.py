@@ -31,6 +31,11 @@ IMAGE_FORMATS = {
 }
 FILE_TYPES = {".pdf": "application/pdf", ".txt": "text/plain", ".zip": "application/zip"}
 DERIVATIVE_SIZES: dict[str, int] = {"thumb": 240, "medium": 800, "large": 1600}
+DERIVATIVE_FORMATS: dict[str, tuple[str, str]] = {
+    "webp": ("WEBP", "image/webp"),
+    "jpg": ("JPEG", "image/jpeg"),
+}
+"""Every image gets each size in each of these formats (extension → Pillow format, MIME)."""
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _KEY = re.compile(r"^[0-9a-f]{64}\.[a-z0-9]{2,5}$")
 
@@ -93,9 +98,9 @@ class MediaStore:
         """Where the original of ``key`` is stored."""
         return self.root / key[:2] / key
 
-    def derivative_path(self, key: str, size: str) -> Path:
-        """Where derivative ``size`` of image ``key`` is stored."""
-        return self.root / "derivatives" / size / key
+    def derivative_path(self, key: str, size: str, ext: str = "webp") -> Path:
+        """Where derivative ``size`` of image ``key`` in format ``ext`` is stored."""
+        return self.root / derivative_key(key, size, ext)
 
     def inspect(self, path: Path, *, image: bool) -> StoredMedia:
         """Check a source file and compute its key, without storing it."""
@@ -123,23 +128,41 @@ class MediaStore:
             self.ensure_derivatives(media.key)
 
     def ensure_derivatives(self, key: str) -> None:
-        """Create the missing derivatives of image ``key``."""
+        """Create the missing derivatives of image ``key`` (every size, every format)."""
+        wanted = [
+            (name, side, ext)
+            for name, side in DERIVATIVE_SIZES.items()
+            for ext in DERIVATIVE_FORMATS
+            if not self.derivative_path(key, name, ext).exists()
+        ]
+        if not wanted:
+            return
         with Image.open(self.path_for(key)) as img:
             img.load()
-            for name, max_side in DERIVATIVE_SIZES.items():
-                out = self.derivative_path(key, name)
-                if out.exists():
-                    continue
+            for name, side, ext in wanted:
                 copy = img.copy()
-                copy.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+                copy.thumbnail((side, side), Image.Resampling.LANCZOS)
+                fmt = DERIVATIVE_FORMATS[ext][0]
+                copy = _flatten(copy) if fmt == "JPEG" else copy.convert("RGBA")
+                out = self.derivative_path(key, name, ext)
                 out.parent.mkdir(parents=True, exist_ok=True)
                 fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".tmp")
                 os.close(fd)
-                fmt = img.format or "PNG"
-                if fmt == "JPEG" and copy.mode not in ("RGB", "L"):
-                    copy = copy.convert("RGB")
-                copy.save(tmp, format=fmt)
+                copy.save(tmp, format=fmt, quality=85)
                 os.replace(tmp, out)
+
+
+def derivative_key(key: str, size: str, ext: str) -> str:
+    """The media-root-relative path of a derivative: ``derivatives/<size>/<sha256>.<ext>``."""
+    return f"derivatives/{size}/{key.rsplit('.', 1)[0]}.{ext}"
+
+
+def _flatten(img: Image.Image) -> Image.Image:
+    """``img`` on a white background, as RGB (JPEG has no transparency)."""
+    rgba = img.convert("RGBA")
+    background = Image.new("RGB", rgba.size, (255, 255, 255))
+    background.paste(rgba, mask=rgba.getchannel("A"))
+    return background
 
 
 def _sha256(path: Path) -> str:

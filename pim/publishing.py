@@ -25,13 +25,22 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from pydantic import ValidationError
 
 from pim.catalogue import Catalogue
-from pim.channels.base import Artifact, Channel, ChannelOptions, Publication, RenderContext, Skip
+from pim.channels.base import (
+    Artifact,
+    Channel,
+    ChannelOptions,
+    ProductRef,
+    Publication,
+    PublicationIndex,
+    RenderContext,
+    Skip,
+)
 from pim.errors import ChannelError, ConfigError, PublishLockedError, VitrinaError
 from pim.registry import channel_names, class_path, import_channel, load_channel
 from pim.view import ProductView
@@ -39,6 +48,7 @@ from pim.view import ProductView
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+T = TypeVar("T")
 Progress = Callable[[int, int, str], None]
 """Called with (jobs done, jobs in all, a description of the job just finished)."""
 
@@ -107,14 +117,27 @@ def _catalogue(setup: Setup) -> Catalogue:
     return _open[key]
 
 
-def run_job(setup: Setup, job: Job) -> JobResult:
-    """Resolve and render one job (runs in a worker process or inline)."""
+def run_index_job(setup: Setup, job: Job) -> list[ProductRef]:
+    """The first pass of a channel with ``needs_index``: what it will publish, no files."""
+    channel, cat, publication = _job_parts(setup, job)
+    views = cat.views(
+        job.scope, job.locale, channel.options.audience, publication.moment, shard=job.shard
+    )
+    return [ProductRef.of(v) for v in _publishable(views, channel, job, [], [None])]
+
+
+def _job_parts(setup: Setup, job: Job) -> tuple[Channel[Any], Catalogue, Publication]:
     cls = import_channel(job.channel_class)
     channel = cls(cls.Options.model_validate(job.options))
     cat = _catalogue(setup)
-    publication = _for_scope(setup.publication, cat, job.scope)
+    return channel, cat, _for_scope(setup.publication, cat, job.scope)
+
+
+def run_job(setup: Setup, job: Job, index: PublicationIndex | None = None) -> JobResult:
+    """Resolve and render one job (runs in a worker process or inline)."""
+    channel, cat, publication = _job_parts(setup, job)
     ctx = RenderContext(
-        channel, job.locale, publication, Path(setup.staging), Path(setup.media_root)
+        channel, job.locale, publication, Path(setup.staging), Path(setup.media_root), index
     )
     skipped: list[Skip] = []
     current: list[str | None] = [None]
@@ -343,8 +366,10 @@ def publish(
             setup = Setup(
                 catalogue.url, str(catalogue.media.root), str(staging), context, catalogue.fallbacks
             )
-            results = _run(setup, job_list, executor, workers, progress)
-            artifacts, skipped = _finish(plans, results, setup, catalogue)
+            indexes = _build_indexes(plans, job_list, setup, executor, workers, progress)
+            tasks = [(run_job, (setup, job, indexes.get(job.channel)), job) for job in job_list]
+            results = _run(tasks, executor, workers, progress)
+            artifacts, skipped = _finish(plans, results, setup, catalogue, indexes)
             manifest = _manifest(revision, catalogue, context, plans, artifacts, skipped, out_dir)
             _swap(out_dir, staging, [p.name for p in plans], manifest)
         finally:
@@ -352,30 +377,34 @@ def publish(
     return manifest
 
 
+Task = tuple[Callable[..., T], tuple[Any, ...], Job]
+
+
 def _run(
-    setup: Setup,
-    job_list: list[Job],
+    tasks: list[Task[T]],
     executor: Executor | None,
     workers: int,
     progress: Progress | None,
-) -> list[JobResult]:
+    phase: str = "",
+) -> list[T]:
+    """Run the tasks on ``executor`` (or a pool of ``workers``, or inline); results in order."""
     if executor is None and workers <= 1:
         results = []
-        for i, job in enumerate(job_list, 1):
-            results.append(run_job(setup, job))
+        for i, (fn, args, job) in enumerate(tasks, 1):
+            results.append(fn(*args))
             if progress:
-                progress(i, len(job_list), job.describe())
+                progress(i, len(tasks), phase + job.describe())
         return results
     own = executor is None
     pool = executor or ProcessPoolExecutor(workers)
-    futures: dict[Future[JobResult], int] = {}
-    done: dict[int, JobResult] = {}
+    futures: dict[Future[T], int] = {}
+    done: dict[int, T] = {}
     try:
-        futures = {pool.submit(run_job, setup, job): i for i, job in enumerate(job_list)}
+        futures = {pool.submit(fn, *args): i for i, (fn, args, _) in enumerate(tasks)}
         for count, future in enumerate(as_completed(futures), 1):
             done[futures[future]] = future.result()
             if progress:
-                progress(count, len(job_list), job_list[futures[future]].describe())
+                progress(count, len(tasks), phase + tasks[futures[future]][2].describe())
     except BaseException:
         for f in futures:
             f.cancel()
@@ -383,19 +412,56 @@ def _run(
     finally:
         if own:
             pool.shutdown(wait=True, cancel_futures=True)
-    return [done[i] for i in range(len(job_list))]
+    return [done[i] for i in range(len(tasks))]
+
+
+def _build_indexes(
+    plans: list[ChannelPlan],
+    job_list: list[Job],
+    setup: Setup,
+    executor: Executor | None,
+    workers: int,
+    progress: Progress | None,
+) -> dict[str, PublicationIndex]:
+    """The first pass for channels with ``needs_index``: what each will publish, per locale."""
+    wanted = {p.name: p for p in plans if p.cls.needs_index}
+    tasks: list[Task[list[ProductRef]]] = [
+        (run_index_job, (setup, job), job) for job in job_list if job.channel in wanted
+    ]
+    indexes = {name: PublicationIndex(p.locales) for name, p in wanted.items()}
+    for (_, _, job), refs in zip(
+        tasks, _run(tasks, executor, workers, progress, "index "), strict=True
+    ):
+        indexes[job.channel].add(refs)
+    return indexes
 
 
 def _finish(
-    plans: list[ChannelPlan], results: list[JobResult], setup: Setup, catalogue: Catalogue
+    plans: list[ChannelPlan],
+    results: list[JobResult],
+    setup: Setup,
+    catalogue: Catalogue,
+    indexes: dict[str, PublicationIndex],
 ) -> tuple[list[Artifact], list[Skip]]:
     artifacts = [a for r in results for a in r.artifacts]
     skipped = [s for r in results for s in r.skipped]
     for p in plans:
-        if not p.cls.per_product:
-            continue
         channel = p.cls(p.options)
         publication = _for_scope(setup.publication, catalogue, p.scope)
+        index = indexes.get(p.name)
+        shared = RenderContext(
+            channel, "", publication, Path(setup.staging), Path(setup.media_root), index
+        )
+        try:
+            artifacts += channel.finish_channel(shared)
+        except VitrinaError:
+            raise
+        except Exception as exc:
+            raise ChannelError(
+                f"{exc.__class__.__name__} in finish_channel: {exc}", channel=p.name
+            ) from exc
+        if not p.cls.per_product:
+            continue
         for loc in p.locales:
             entries = [
                 e
@@ -404,7 +470,7 @@ def _finish(
                 for e in r.entries
             ]
             ctx = RenderContext(
-                channel, loc, publication, Path(setup.staging), Path(setup.media_root)
+                channel, loc, publication, Path(setup.staging), Path(setup.media_root), index
             )
             try:
                 artifacts += channel.finish(entries, ctx)

@@ -29,7 +29,7 @@ from pim.formatting import (
     format_number,
     format_validity,
 )
-from pim.media import DERIVATIVE_SIZES, derivative_size
+from pim.media import DERIVATIVE_FORMATS, DERIVATIVE_SIZES, derivative_key, derivative_size
 from pim.records import ProductRecord, Values
 from pim.structure import AttributeDef, Structure
 from pim.view import (
@@ -439,10 +439,12 @@ class Resolver:
                 derivatives = tuple(
                     Derivative(
                         name,
-                        f"derivatives/{name}/{key}",
+                        derivative_key(key, name, ext),
                         *derivative_size(info.width, info.height, side),
+                        mime,
                     )
                     for name, side in DERIVATIVE_SIZES.items()
+                    for ext, (_, mime) in DERIVATIVE_FORMATS.items()
                 )
                 if len(self._derivatives) < ATTRIBUTE_CACHE_SIZE:
                     self._derivatives[key] = derivatives

@@ -65,6 +65,7 @@ class Derivative:
     path: str
     width: int
     height: int
+    mime: str = "image/webp"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +80,20 @@ class ImageView:
     alt: str
     derivatives: tuple[Derivative, ...] = ()
 
-    def derivative(self, name: str) -> Derivative:
-        """The derivative called ``name`` (``thumb``, ``medium``, ``large``)."""
+    def derivative(self, name: str, mime: str = "image/jpeg") -> Derivative:
+        """The derivative called ``name`` (``thumb``, ``medium``, ``large``) in ``mime``."""
         for d in self.derivatives:
-            if d.name == name:
+            if d.name == name and d.mime == mime:
                 return d
-        raise KeyError(name)
+        raise KeyError((name, mime))
+
+    def srcset(self, mime: str) -> tuple[Derivative, ...]:
+        """The derivatives in ``mime``, smallest first (distinct widths only)."""
+        seen: dict[int, Derivative] = {}
+        for d in self.derivatives:
+            if d.mime == mime and d.width not in seen:
+                seen[d.width] = d
+        return tuple(sorted(seen.values(), key=lambda d: d.width))
 
 
 @dataclass(frozen=True, slots=True)

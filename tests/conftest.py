@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import SQLModel, create_engine, text
 
 from pim import Catalogue
 from pim.db import database_url
@@ -17,7 +17,10 @@ from pim.db import database_url
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "catalogue"
 FIXTURES = Path(__file__).parent / "fixtures"
-PG_URL = os.environ.get("VITRINA_TEST_DATABASE_URL")
+PG_SERVER = os.environ.get("VITRINA_TEST_DATABASE_URL")
+# Each test session works in its own schema, so two runs on one server never collide.
+PG_SCHEMA = f"vitrina_test_{os.getpid()}"
+PG_URL = f"{PG_SERVER}?options=-csearch_path%3D{PG_SCHEMA}" if PG_SERVER else None
 
 sys.path.insert(0, str(ROOT / "examples"))
 import make_images  # noqa: E402
@@ -30,6 +33,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             "CI is set but VITRINA_TEST_DATABASE_URL is not: the "
             "PostgreSQL half of the suite would be skipped"
         )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def postgresql_schema() -> Iterator[None]:
+    """Create this session's schema on the test server, and drop it at the end."""
+    if not PG_SERVER:
+        yield
+        return
+    engine = create_engine(database_url(PG_SERVER))
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {PG_SCHEMA}"))
+    yield
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+    engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

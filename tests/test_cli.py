@@ -243,7 +243,7 @@ def test_publish_reads_config_options_and_campaign(
     }
     code, out, _ = vitrina(*db, "publish", *args)
     assert code == 0 and "web" in out and "de_DE" in out
-    assert "Open first: " in out and "site/web/de_DE/index.json" in out.replace("\n", "")
+    assert "Open first: " in out and "site/web/de_DE/index.html" in out.replace("\n", "")
 
 
 @pytest.mark.parametrize(
@@ -270,7 +270,8 @@ def test_publish_errors_name_the_option(
 
 def test_channels_lists_options() -> None:
     code, out, _ = vitrina("channels")
-    assert code == 0 and "web.indent: bool = True" in out
+    assert code == 0 and "web.indent: bool = False" in out
+    assert "web.image_sizes: tuple[str, ...] = (" in out
     code, out, _ = vitrina("channels", "--json")
     web = next(c for c in json.loads(out) if c["name"] == "web")
     assert web["per_product"] is True

@@ -49,9 +49,23 @@ def test_store_by_content_hash_with_derivatives(tmp_path: Path) -> None:
     first = store.inspect(src, image=True)
     assert first.key == store.inspect(copy, image=True).key  # same content, same key
     store.store(src, first)
-    with Image.open(store.derivative_path(first.key, "thumb")) as thumb:
-        assert thumb.size == (240, 120) == derivative_size(1000, 500, 240)
+    for ext, fmt in (("webp", "WEBP"), ("jpg", "JPEG")):
+        with Image.open(store.derivative_path(first.key, "thumb", ext)) as thumb:
+            assert thumb.format == fmt
+            assert thumb.size == (240, 120) == derivative_size(1000, 500, 240)
     assert derivative_size(100, 50, 240) == (100, 50)  # never enlarged
+
+
+def test_transparent_images_get_a_white_background_in_jpeg(tmp_path: Path) -> None:
+    src = tmp_path / "a.png"
+    Image.new("RGBA", (300, 300), (255, 0, 0, 0)).save(src)
+    store = MediaStore(tmp_path / "store")
+    media = store.inspect(src, image=True)
+    store.store(src, media)
+    with Image.open(store.derivative_path(media.key, "thumb", "jpg")) as jpeg:
+        assert jpeg.getpixel((10, 10)) == (255, 255, 255)
+    with Image.open(store.derivative_path(media.key, "thumb", "webp")) as webp:
+        assert webp.mode == "RGBA" and webp.getpixel((10, 10))[3] == 0
 
 
 def test_pdf_files_are_kept_and_other_types_refused(tmp_path: Path) -> None:

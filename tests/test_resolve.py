@@ -263,7 +263,7 @@ def test_example_views_stream_in_batches(example: Catalogue) -> None:
     assert echo.group == "HP-ECHO" and echo.price is not None and echo.price.currency == "PLN"
     assert echo.images and echo.images[0].derivative("thumb").width == 240
     assert example.media.path_for(echo.images[0].key).is_file()
-    assert example.media.derivative_path(echo.images[0].key, "thumb").is_file()
+    assert example.media.derivative_path(echo.images[0].key, "thumb", "jpg").is_file()
 
 
 def test_example_fallbacks_and_sale(example: Catalogue) -> None:
