@@ -53,6 +53,7 @@ def font_files(family: str) -> dict[str, Path]:
     return found
 
 
+@lru_cache(maxsize=8)
 def brand_files(theme: Theme) -> BrandFiles:
     """The theme stylesheet, its fonts and the logo (``theme.logo`` or a drawn wordmark)."""
     files: dict[str, bytes] = {}

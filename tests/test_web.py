@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import posixpath
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -13,10 +14,13 @@ from urllib.parse import unquote, urlsplit
 
 import jsonschema
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from lxml import etree, html
 
 from pim import Catalogue, publish
 from pim.channels.base import Publication
+from pim.channels.web import relative_to
 from pim.channels.web.jsonld import SCHEMA_AVAILABILITY
 from pim.i18n import text_direction
 from pim.links import Campaign
@@ -311,3 +315,14 @@ def test_campaign_links_reach_the_landing_page(example: Catalogue, tmp_path: Pat
     )
     doc = json.loads((tmp_path / "out/web/en_US/products/KT-K10.json").read_text())
     assert doc["link"].startswith(doc["url"] + "?") and "code=WINTER26" in doc["link"]
+
+
+segment = st.text(alphabet="abcdz_-1", min_size=1, max_size=3)
+site_path = st.lists(segment, min_size=1, max_size=5).map("/".join)
+
+
+@given(page=site_path, target=site_path)
+def test_relative_links_lead_to_their_target(page: str, target: str) -> None:
+    link = relative_to(page)(target)
+    assert posixpath.normpath(posixpath.join(posixpath.dirname(page), link)) == target
+    assert not link.startswith("/") and "./" not in link.replace("../", "")

@@ -15,7 +15,6 @@ Under ``OUT/web/``:
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Callable, Iterable
 from importlib import resources
 from typing import Any
@@ -62,9 +61,23 @@ def _dumps(data: Any, indent: bool) -> bytes:
 
 
 def relative_to(page: str) -> Callable[[str], str]:
-    """A function making site paths relative to ``page`` (pages work opened from disk)."""
-    folder = posixpath.dirname(page)
-    return lambda target: posixpath.relpath(target, folder or ".")
+    """A function making site paths relative to ``page`` (pages work opened from disk).
+
+    Site paths are relative to ``OUT/web`` and never contain ``..``, so this is plain
+    string work (``posixpath.relpath`` would consult the working directory on every call).
+    """
+    folder = page.split("/")[:-1]
+
+    def rel(target: str) -> str:
+        parts = target.split("/")
+        common = 0
+        while (
+            common < len(folder) and common < len(parts) - 1 and folder[common] == parts[common]
+        ):
+            common += 1
+        return "/".join([".."] * (len(folder) - common) + parts[common:])
+
+    return rel
 
 
 class WebChannel(Channel[WebOptions]):
@@ -88,6 +101,7 @@ class WebChannel(Channel[WebOptions]):
                     f"option image_sizes: unknown size {size!r}; use {', '.join(DERIVATIVE_SIZES)}"
                 )
         store = MediaStore(ctx.media_root)
+        self._checked: set[str] = set()
         artifacts: list[Artifact] = []
         for view in views:
             page = page_path(ctx, view)
@@ -115,9 +129,11 @@ class WebChannel(Channel[WebOptions]):
             for d in img.derivatives:
                 if d.name not in self.options.image_sizes:
                     continue
-                if not (ctx.media_root / d.path).is_file():
-                    store.ensure_derivatives(img.key)
+                if img.key not in self._checked:
+                    if not (ctx.media_root / d.path).is_file():
+                        store.ensure_derivatives(img.key)
                 out.append(ctx.copy_media(d.path, media_site_path(d.path)))
+            self._checked.add(img.key)
         return out
 
     def _page(
