@@ -129,9 +129,8 @@ class WebChannel(Channel[WebOptions]):
             for d in img.derivatives:
                 if d.name not in self.options.image_sizes:
                     continue
-                if img.key not in self._checked:
-                    if not (ctx.media_root / d.path).is_file():
-                        store.ensure_derivatives(img.key)
+                if img.key not in self._checked and not (ctx.media_root / d.path).is_file():
+                    store.ensure_derivatives(img.key)
                 out.append(ctx.copy_media(d.path, media_site_path(d.path)))
             self._checked.add(img.key)
         return out
