@@ -71,9 +71,7 @@ def relative_to(page: str) -> Callable[[str], str]:
     def rel(target: str) -> str:
         parts = target.split("/")
         common = 0
-        while (
-            common < len(folder) and common < len(parts) - 1 and folder[common] == parts[common]
-        ):
+        while common < len(folder) and common < len(parts) - 1 and folder[common] == parts[common]:
             common += 1
         return "/".join([".."] * (len(folder) - common) + parts[common:])
 
