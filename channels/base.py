@@ -194,11 +194,12 @@ class RenderContext:
             raise ChannelError(
                 "the publication has no base URL", channel=channel.name, locale=locale
             )
-        self.links = LinkBuilder(
-            publication.base_url, publication.landing_url, publication.campaign
-        )
+        base_url = getattr(channel.options, "base_url", None) or publication.base_url
+        self.links = LinkBuilder(base_url, publication.landing_url, publication.campaign)
         self.media_root = media_root
         """The media store (read only): ``media_root / image.path``."""
+        self.audience: str | None = None
+        """Set when the job renders one of the channel's extra ``audiences``."""
         self._root = root
         self._folders: set[Path] = set()
         self._copied: dict[str, Artifact] = {}

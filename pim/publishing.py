@@ -63,11 +63,14 @@ class Job:
     locale: str
     scope: str
     shard: tuple[int, int] | None = None
+    audience: str | None = None
+    """One of the channel's extra ``audiences``; None for its main audience."""
 
     def describe(self) -> str:
-        """``web/de_DE`` or ``web/de_DE (shard 2/4)``."""
+        """``web/de_DE``, ``web/de_DE (shard 2/4)`` or ``web/de_DE for technician``."""
         shard = f" (shard {self.shard[0] + 1}/{self.shard[1]})" if self.shard else ""
-        return f"{self.channel}/{self.locale}{shard}"
+        audience = f" for {self.audience}" if self.audience else ""
+        return f"{self.channel}/{self.locale}{shard}{audience}"
 
 
 @dataclass(frozen=True)
@@ -139,11 +142,11 @@ def run_job(setup: Setup, job: Job, index: PublicationIndex | None = None) -> Jo
     ctx = RenderContext(
         channel, job.locale, publication, Path(setup.staging), Path(setup.media_root), index
     )
+    ctx.audience = job.audience
     skipped: list[Skip] = []
     current: list[str | None] = [None]
-    views = cat.views(
-        job.scope, job.locale, channel.options.audience, publication.moment, shard=job.shard
-    )
+    audience = job.audience or channel.options.audience
+    views = cat.views(job.scope, job.locale, audience, publication.moment, shard=job.shard)
     try:
         artifacts = channel.render(_publishable(views, channel, job, skipped, current), ctx)
     except VitrinaError as exc:
@@ -238,6 +241,12 @@ def plan_channels(
                 f"channels.{name}.catalogue_channel",
                 f"unknown catalogue channel {scope!r}; known: {', '.join(structure.channels)}",
             )
+        for audience in getattr(opts, "audiences", ()):
+            if audience not in structure.audiences:
+                raise ConfigError(
+                    f"channels.{name}.audiences",
+                    f"unknown audience {audience!r}; known: {', '.join(structure.audiences)}",
+                )
         available = structure.channels[scope].locales
         chosen = tuple(locales) if locales else available
         for loc in chosen:
@@ -271,19 +280,22 @@ def plan_jobs(plans: Sequence[ChannelPlan], shards: int) -> list[Job]:
     jobs = []
     for p in plans:
         options = p.options.model_dump(mode="json")
-        for loc in p.locales:
-            count = shards if p.cls.per_product and shards > 1 else 1
-            for i in range(count):
-                jobs.append(
-                    Job(
-                        p.name,
-                        class_path(p.cls),
-                        options,
-                        loc,
-                        p.scope,
-                        (i, count) if count > 1 else None,
+        extra: tuple[str, ...] = getattr(p.options, "audiences", ())
+        for audience in (None, *extra):
+            for loc in p.locales:
+                count = shards if p.cls.per_product and shards > 1 else 1
+                for i in range(count):
+                    jobs.append(
+                        Job(
+                            p.name,
+                            class_path(p.cls),
+                            options,
+                            loc,
+                            p.scope,
+                            (i, count) if count > 1 else None,
+                            audience,
+                        )
                     )
-                )
     return jobs
 
 
@@ -426,7 +438,9 @@ def _build_indexes(
     """The first pass for channels with ``needs_index``: what each will publish, per locale."""
     wanted = {p.name: p for p in plans if p.cls.needs_index}
     tasks: list[Task[list[ProductRef]]] = [
-        (run_index_job, (setup, job), job) for job in job_list if job.channel in wanted
+        (run_index_job, (setup, job), job)
+        for job in job_list
+        if job.channel in wanted and job.audience is None
     ]
     indexes = {name: PublicationIndex(p.locales) for name, p in wanted.items()}
     for (_, _, job), refs in zip(
@@ -466,7 +480,7 @@ def _finish(
             entries = [
                 e
                 for r in results
-                if r.job.channel == p.name and r.job.locale == loc
+                if r.job.channel == p.name and r.job.locale == loc and r.job.audience is None
                 for e in r.entries
             ]
             ctx = RenderContext(

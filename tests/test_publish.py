@@ -218,6 +218,7 @@ def test_campaign_links_and_window(example: Catalogue, tmp_path: Path) -> None:
         ({"options": {"web": {"nope": 1}}}, "channels.web.nope"),
         ({"options": {"web": {"indent": "sideways"}}}, "channels.web.indent"),
         ({"options": {"web": {"catalogue_channel": "moon"}}}, "channels.web.catalogue_channel"),
+        ({"options": {"web": {"audiences": ["alien"]}}}, "channels.web.audiences"),
         ({"locales": ["fr_FR"]}, "locales"),
         ({"channels": ["nope"]}, "channel"),
     ],

@@ -254,9 +254,26 @@ def test_options_image_sizes_and_page_size(example: Catalogue, tmp_path: Path) -
         out=out,
         jobs=1,
         context=Publication(MOMENT),
-        options={"web": {"image_sizes": ["thumb"], "page_size": 10}},
+        options={
+            "web": {
+                "image_sizes": ["thumb"],
+                "page_size": 10,
+                "base_url": "https://cdn.example/shop",
+                "audiences": ["technician"],
+            }
+        },
     )
     site = out / "web"
+    doc = json.loads((site / "de_DE/products/KT-K10.json").read_text())
+    assert doc["url"].startswith("https://cdn.example/shop/de_DE/p/")
+    assert doc["page"].startswith("de_DE/p/") and (site / doc["page"]).is_file()
+    assert doc["images"][0]["url"].startswith("https://cdn.example/shop/media/thumb/")
+    assert b"https://cdn.example/shop/de_DE/p/" in (site / "sitemap.xml").read_bytes()
+    technician = json.loads((site / "de_DE/audiences/technician/products/KT-K10.json").read_text())
+    assert technician["audience"] == "technician" and doc["audience"] == "customer"
+    codes = {a["code"] for a in technician["attributes"]}
+    assert "mpn" in codes and "mpn" not in {a["code"] for a in doc["attributes"]}
+    assert technician["current_price"] == doc["current_price"]
     assert {p.parent.name for p in (site / "media").rglob("*.*")} == {"thumb"}
     first = json.loads((site / "de_DE/index.json").read_text())
     assert first["pages"] == 6 and len(first["products"]) == 10

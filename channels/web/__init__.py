@@ -45,6 +45,12 @@ class WebOptions(ChannelOptions):
     """Options of the web channel."""
 
     catalogue_channel: str | None = "ecommerce"
+    base_url: str | None = Field(default=None, pattern=r"^https?://[^\s?#]+$")
+    """Where ``OUT/web`` is served; default: the publication's (``[publish] base_url``, else
+    the catalogue channel's). Other channels' links keep the publication's base URL."""
+    audiences: tuple[str, ...] = ()
+    """More audiences (technician, seller) to publish JSON documents for, besides
+    ``audience``: ``<locale>/audiences/<audience>/products/<sku>.json``."""
     image_sizes: tuple[str, ...] = ("thumb", "medium", "large")
     """Image derivatives to publish (of thumb, medium, large), each in WebP and JPEG."""
     page_size: int = Field(default=48, ge=1, le=1000)
@@ -111,9 +117,12 @@ class WebChannel(Channel[WebOptions]):
                 image_sizes=opts.image_sizes,
                 key_attributes=opts.key_attributes,
             )
+            folder = f"audiences/{ctx.audience}/products" if ctx.audience else "products"
             artifacts.append(
-                ctx.write(f"products/{view.sku}.json", _dumps(doc, opts.indent), [view.sku])
+                ctx.write(f"{folder}/{view.sku}.json", _dumps(doc, opts.indent), [view.sku])
             )
+            if ctx.audience:
+                continue
             html = self._page(
                 "web/landing.html", page, ctx, p=doc, jsonld=product_jsonld(doc), title=doc["name"]
             )
