@@ -13,15 +13,19 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageFile
 
 MAX_IMAGE_PIXELS = 40_000_000
 MAX_FILE_BYTES = 100 * 1024 * 1024
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+_LOADING = threading.Lock()
 
 IMAGE_FORMATS = {
     "JPEG": ("jpg", "image/jpeg"),
@@ -173,9 +177,25 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+@contextmanager
+def _strict_loading() -> Iterator[None]:
+    """Refuse truncated images while checking, whatever the process set.
+
+    WeasyPrint sets Pillow's global ``ImageFile.LOAD_TRUNCATED_IMAGES = True`` when it is
+    imported, which would let a cut-off upload into the store.
+    """
+    with _LOADING:
+        previous = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = previous
+
+
 def _check_image(path: Path) -> tuple[str, int, int]:
     try:
-        with warnings.catch_warnings():
+        with _strict_loading(), warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as img:
                 fmt = img.format or ""

@@ -24,6 +24,7 @@ PG_URL = f"{PG_SERVER}?options=-csearch_path%3D{PG_SCHEMA}" if PG_SERVER else No
 
 sys.path.insert(0, str(ROOT / "examples"))
 import make_images  # noqa: E402
+from helpers import add_hostile_product  # noqa: E402
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -83,6 +84,15 @@ def example_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("example") / "catalogue"
     shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("images"))
     make_images.main(target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def hostile_example_dir(tmp_path_factory: pytest.TempPathFactory, example_dir: Path) -> Path:
+    """The example catalogue plus product ZZ-HOSTILE, whose name tries to break out."""
+    target = tmp_path_factory.mktemp("hostile") / "catalogue"
+    shutil.copytree(example_dir, target)
+    add_hostile_product(target)
     return target
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 
@@ -24,3 +25,32 @@ def product_row(
 ) -> list[str]:
     """A valid row for :data:`PRODUCT_HEADER` in the example catalogue's folder."""
     return [sku, "appliances", category, name, price, "in_stock", image]
+
+
+HOSTILE = "<script>alert('x')</script> & \"Quoted\" 'Kettle' 😀 \u200fשלום\u200e </title>"
+"""A product name that tries everything: markup, entities, quotes, emoji, bidi marks."""
+
+
+def add_hostile_product(folder: Path) -> None:
+    """Append product ZZ-HOSTILE (hostile name and description) to an example copy."""
+    products = folder / "products.csv"
+    columns = products.read_text(encoding="utf-8").splitlines()[0].split(";")
+    row = dict.fromkeys(columns, "")
+    row.update(
+        {
+            "sku": "ZZ-HOSTILE",
+            "family": "appliances",
+            "categories": "kitchen",
+            "enabled": "1",
+            "name-en_US": HOSTILE,
+            "description-en_US-ecommerce": "<p>Fine</p><script>alert(1)</script>"
+            '<img src="https://evil.example/x.png" onerror="alert(2)">',
+            "price-EUR": "10.00",
+            "price-PLN": "43.00",
+            "price-BGN": "19.56",
+            "availability": "in_stock",
+            "image": "images/KT-K10.png",
+        }
+    )
+    with products.open("a", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, delimiter=";", lineterminator="\n").writerow([row[c] for c in columns])

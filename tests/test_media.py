@@ -77,3 +77,14 @@ def test_pdf_files_are_kept_and_other_types_refused(tmp_path: Path) -> None:
     exe.write_bytes(b"MZ")
     with pytest.raises(MediaError, match="unsupported file type"):
         store.inspect(exe, image=False)
+
+
+def test_truncated_images_are_refused_even_after_weasyprint_is_imported(tmp_path: Path) -> None:
+    import weasyprint.images  # noqa: F401  (sets Pillow's LOAD_TRUNCATED_IMAGES globally)
+
+    src = tmp_path / "whole.png"
+    Image.new("RGB", (400, 400), "red").save(src)
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(src.read_bytes()[:120])
+    with pytest.raises(MediaError, match="not a readable image"):
+        MediaStore(tmp_path / "store").inspect(cut, image=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import posixpath
@@ -14,6 +13,7 @@ from urllib.parse import unquote, urlsplit
 
 import jsonschema
 import pytest
+from helpers import HOSTILE
 from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree, html
@@ -27,38 +27,14 @@ from pim.links import Campaign
 
 MOMENT = datetime(2026, 12, 1, 10, tzinfo=UTC)
 LOCALES = ("en_US", "de_DE", "pl_PL", "bg_BG", "ru_RU")
-HOSTILE = "<script>alert('x')</script> & \"Quoted\" 'Kettle' 😀 \u200fשלום\u200e </title>"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory, example_dir: Path) -> Iterator[Path]:
+def site(tmp_path_factory: pytest.TempPathFactory, hostile_example_dir: Path) -> Iterator[Path]:
     """The example catalogue (plus one product with a hostile name) published on the web."""
     root = tmp_path_factory.mktemp("web")
-    source = root / "catalogue"
-    shutil.copytree(example_dir, source)
-    with (source / "products.csv").open("a", encoding="utf-8", newline="") as fh:
-        header = (example_dir / "products.csv").read_text(encoding="utf-8").splitlines()[0]
-        columns = header.split(";")
-        row = dict.fromkeys(columns, "")
-        row.update(
-            {
-                "sku": "ZZ-HOSTILE",
-                "family": "appliances",
-                "categories": "kitchen",
-                "enabled": "1",
-                "name-en_US": HOSTILE,
-                "description-en_US-ecommerce": "<p>Fine</p><script>alert(1)</script>"
-                '<img src="https://evil.example/x.png" onerror="alert(2)">',
-                "price-EUR": "10.00",
-                "price-PLN": "43.00",
-                "price-BGN": "19.56",
-                "availability": "in_stock",
-                "image": "images/KT-K10.png",
-            }
-        )
-        csv.writer(fh, delimiter=";", lineterminator="\n").writerow([row[c] for c in columns])
     with Catalogue.open(root / "shop.db", media=root / "media") as cat:
-        cat.import_path(source)
+        cat.import_path(hostile_example_dir)
         publish(cat, ["web"], out=root / "out", jobs=2, context=Publication(MOMENT))
     yield root / "out" / "web"
 

@@ -1,0 +1,130 @@
+"""PDF channel: printed catalogues, one edition per language, with QR codes to the landing pages.
+
+``OUT/pdf/<locale>/catalogue.pdf``: a cover, a table of contents with real page numbers, a
+section per category with running headers and page numbers, product cards (image, name, key
+attributes, price, sale price and its validity, availability, QR code) and a back page. The
+cards are built from the same product documents as the web channel and drawn with the same
+card template, so a shopper who scans a code recognises the page it opens.
+
+WeasyPrint gets its files only through :class:`~pim.channels.pdf.fetcher.ResourceFetcher`:
+no network, no ``file://``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from pydantic import Field
+
+from pim.brand import brand_files
+from pim.channels.base import Artifact, Channel, ChannelOptions, RenderContext
+from pim.channels.pdf.fetcher import BASE_URL, ResourceFetcher
+from pim.channels.pdf.images import print_image
+from pim.channels.pdf.qr import qr_png
+from pim.channels.web.documents import page_path, product_document
+from pim.i18n import html_lang, language_name, text_direction
+from pim.templating import render
+from pim.view import ProductView
+
+log = logging.getLogger(__name__)
+
+CARD_IMAGE_MM = 32.0
+"""The printed width of a card's image; images are downscaled to 300 dpi at this size."""
+
+
+class PdfOptions(ChannelOptions):
+    """Options of the PDF channel."""
+
+    catalogue_channel: str | None = "ecommerce"
+    page_size: Literal["A4", "A5", "Letter"] = "A4"
+    margin_mm: float = Field(default=15, ge=5, le=40)
+    bleed_mm: float = Field(default=0, ge=0, le=10)
+    """Bleed for the print shop; with ``crop_marks``, marks are drawn outside the page."""
+    crop_marks: bool = False
+    qr_size_mm: float = Field(default=20, ge=15, le=60)
+    """Printed size of the QR codes (at least 15 mm to scan reliably)."""
+    key_attributes: tuple[str, ...] = ()
+    """Attributes a card shows; default: the first four that are not identifiers."""
+
+
+class PdfChannel(Channel[PdfOptions]):
+    """Printed catalogues per language (WeasyPrint)."""
+
+    name = "pdf"
+    description = "Printed catalogue per language with QR codes to the landing pages."
+    Options = PdfOptions
+    utm_source = "brochure"
+    utm_medium = "print"
+    start_page = "catalogue.pdf"
+
+    def render(self, views: Iterable[ProductView], ctx: RenderContext) -> list[Artifact]:
+        """The catalogue of one language."""
+        from weasyprint import HTML  # imported here: WeasyPrint takes a second to load
+
+        fetcher = ResourceFetcher()
+        brand = brand_files(ctx.theme)
+        for name, data in brand.files.items():
+            fetcher.add(name, data)
+        products = [self._card(view, ctx, fetcher, "catalogue") for view in views]
+        sections = _sections(products)
+        html = render(
+            "pdf/catalogue.html",
+            ctx.locale,
+            lang=html_lang(ctx.locale),
+            dir=text_direction(ctx.locale),
+            edition=language_name(ctx.locale),
+            theme=ctx.theme,
+            logo=brand.logo,
+            sections=sections,
+            count=len(products),
+            options=self.options,
+            base_url=ctx.links.base_url,
+        )
+        document = HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher)
+        pdf = document.write_pdf()
+        if fetcher.refused:
+            log.warning("refused in %s: %s", ctx.locale, fetcher.refused)
+        assert pdf is not None
+        return [ctx.write("catalogue.pdf", pdf, [p["sku"] for p in products])]
+
+    def _card(
+        self, view: ProductView, ctx: RenderContext, fetcher: ResourceFetcher, edition: str
+    ) -> dict[str, Any]:
+        doc = product_document(
+            view,
+            ctx,
+            page=page_path(ctx, view),
+            image_sizes=("medium",),
+            key_attributes=self.options.key_attributes,
+        )
+        link = ctx.url(view, content=f"{edition}-{ctx.locale}")
+        doc["qr"] = fetcher.add(f"qr/{view.sku}.png", qr_png(link))
+        doc["qr_url"] = link
+        doc["print_image"] = None
+        if view.images:
+            try:
+                source = ctx.media_root / view.images[0].derivative("medium").path
+            except KeyError:
+                source = ctx.media_root / view.images[0].path
+            data = print_image(source, CARD_IMAGE_MM)
+            if data is not None:
+                doc["print_image"] = fetcher.add(f"images/{view.sku}.jpg", data)
+        return doc
+
+
+def _sections(products: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Products grouped by their first category, sections in the order of the category tree."""
+    sections: dict[str, dict[str, Any]] = {}
+    for p in products:
+        if not p["categories"]:
+            continue
+        path = p["categories"][0]
+        code = path["codes"][-1]
+        section = sections.setdefault(
+            code,
+            {"code": code, "labels": path["labels"][1:] or path["labels"], "products": []},
+        )
+        section["products"].append(p)
+    return sorted(sections.values(), key=lambda s: s["labels"])

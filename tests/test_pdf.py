@@ -1,0 +1,111 @@
+"""The PDF channel read back: text, QR codes decoded from rendered pages, page geometry."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pypdfium2
+import pytest
+import zxingcpp
+from helpers import HOSTILE
+from lxml import html
+from pypdf import PdfReader
+
+from pim import Catalogue, publish
+from pim.channels.base import Publication
+
+MOMENT = datetime(2026, 12, 1, 10, tzinfo=UTC)
+LOCALES = ["de_DE", "ru_RU"]
+MM = 72 / 25.4
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory: pytest.TempPathFactory, hostile_example_dir: Path) -> Iterator[Path]:
+    """Web and PDF published together from the example catalogue (with a hostile product)."""
+    root = tmp_path_factory.mktemp("pdf")
+    with Catalogue.open(root / "shop.db", media=root / "media") as cat:
+        cat.import_path(hostile_example_dir)
+        publish(cat, ["web", "pdf"], LOCALES, out=root / "out", jobs=2, context=Publication(MOMENT))
+    yield root / "out"
+
+
+def page_texts(pdf: Path) -> list[str]:
+    return [" ".join((p.extract_text() or "").split()) for p in PdfReader(pdf).pages]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_edition_has_translated_names_and_formatted_prices(out: Path, locale: str) -> None:
+    text = " ".join(page_texts(out / "pdf" / locale / "catalogue.pdf"))
+    docs = [json.loads(p.read_text()) for p in (out / "web" / locale / "products").glob("*.json")]
+    assert len(docs) == 60
+    for doc in docs:
+        if doc["sku"] == "ZZ-HOSTILE":
+            continue  # its line breaks fall inside words; see the hostile-name test
+        name = " ".join(doc["name"].split())
+        assert name in text, f"{doc['sku']}: {name!r} missing from the {locale} catalogue"
+        assert doc["current_price"]["formatted"].replace("\xa0", " ") in text.replace("\xa0", " ")
+    heading = {"de_DE": "Inhalt", "ru_RU": "Содержание"}[locale]
+    assert heading in text
+
+
+def decoded_codes(pdf: Path) -> Iterator[tuple[int, str]]:
+    document = pypdfium2.PdfDocument(str(pdf))
+    for index in range(len(document)):
+        bitmap = document[index].render(scale=300 / 72).to_pil()
+        for code in zxingcpp.read_barcodes(bitmap):
+            yield index, code.text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_qr_code_opens_the_landing_page_of_its_product(out: Path, locale: str) -> None:
+    pdf = out / "pdf" / locale / "catalogue.pdf"
+    texts = page_texts(pdf)
+    decoded = list(decoded_codes(pdf))
+    skus = set()
+    for page, url in decoded:
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        assert query["utm_source"] == ["brochure"] and query["utm_medium"] == ["print"]
+        assert query["utm_content"] == [f"catalogue-{locale}"]
+        assert parts.path.startswith(f"/{locale}/p/")
+        landing = out / "web" / parts.path.lstrip("/") / "index.html"
+        assert landing.is_file(), f"QR on page {page + 1} opens {url}: no such landing page"
+        tree = html.fromstring(landing.read_bytes())
+        sku = tree.xpath("string(//article/@data-sku)")
+        assert parts.path.endswith(f"-{sku}/")
+        price = " ".join(tree.xpath("string((//*[contains(@class, 'price')])[2])").split())
+        assert price and price in texts[page], f"{sku}: price {price!r} not on page {page + 1}"
+        skus.add(sku)
+    assert len(skus) == 60 == len(decoded), "every product card carries a readable QR code"
+
+
+def test_page_size_bleed_and_crop_marks(example: Catalogue, tmp_path: Path) -> None:
+    publish(
+        example,
+        ["pdf"],
+        ["en_US"],
+        out=tmp_path / "out",
+        jobs=1,
+        context=Publication(MOMENT),
+        options={"pdf": {"page_size": "A5", "bleed_mm": 3, "crop_marks": True}},
+    )
+    reader = PdfReader(tmp_path / "out/pdf/en_US/catalogue.pdf")
+    page = reader.pages[1]
+    trim = page.trimbox
+    assert abs(float(trim.width) - 148 * MM) < 1 and abs(float(trim.height) - 210 * MM) < 1
+    assert float(page.mediabox.width) > float(trim.width) + 6 * MM - 1
+    assert reader.metadata is not None and "Vitrina" in (reader.metadata.title or "")
+
+
+def test_a_hostile_name_is_text_in_the_pdf(out: Path) -> None:
+    pdf = out / "pdf" / "de_DE" / "catalogue.pdf"
+    text = "".join("".join(page_texts(pdf)).split())
+    assert "<script>alert('x')</script>&\"Quoted\"'Kettle'😀" in text
+    assert HOSTILE.split()[0] in text
+    raw = pdf.read_bytes()
+    assert b"evil.example" not in raw and not re.search(rb"/JavaScript|/JS\b", raw)
