@@ -26,6 +26,7 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/run.py --write
+	$(BIN)/python benchmarks/pdf_baseline.py --write
 
 install: system-deps $(STAMP)
 

@@ -310,6 +310,8 @@ class Channel(ABC, Generic[OptionsT]):
     link to the same product in other locales or to other products."""
     start_page: ClassVar[str | None] = None
     """The file to open first in ``OUT/<channel>/<locale>/`` (shown after publishing)."""
+    start_rank: ClassVar[int] = 100
+    """Which channel's start page is shown first (lowest wins)."""
 
     def __init__(self, options: OptionsT) -> None:
         self.options = options

@@ -484,15 +484,19 @@ def _report(manifest: dict[str, Any], out_dir: Path, seconds: float) -> None:
 
 
 def _start_page(manifest: dict[str, Any], out_dir: Path) -> Path | None:
-    for name in manifest["channels"]:
+    """The first file to open: the start page of the channel ranked first."""
+    candidates = []
+    for name, info in manifest["channels"].items():
         try:
-            page = load_channel(name).start_page
+            cls = load_channel(name)
         except VitrinaError:
             continue
-        locales = manifest["channels"][name]["locales"]
-        if isinstance(page, str) and locales:
-            return out_dir / str(name) / str(locales[0]) / page
-    return None
+        if cls.start_page and info["locales"]:
+            candidates.append((cls.start_rank, name, info["locales"][0], cls.start_page))
+    if not candidates:
+        return None
+    _, name, locale, page = min(candidates)
+    return out_dir / str(name) / str(locale) / str(page)
 
 
 @app.command("publish")

@@ -149,21 +149,21 @@ def run_job(setup: Setup, job: Job, index: PublicationIndex | None = None) -> Jo
     views = cat.views(job.scope, job.locale, audience, publication.moment, shard=job.shard)
     try:
         artifacts = channel.render(_publishable(views, channel, job, skipped, current), ctx)
-    except VitrinaError as exc:
-        if isinstance(exc, ChannelError) and exc.channel:
-            raise
-        raise ChannelError(
-            str(exc), channel=job.channel, locale=job.locale, sku=current[0]
-        ) from None
     except Exception as exc:
-        where = traceback.extract_tb(exc.__traceback__)[-1]
-        raise ChannelError(
-            f"{exc.__class__.__name__}: {exc} (at {where.filename}:{where.lineno})",
-            channel=job.channel,
-            locale=job.locale,
-            sku=current[0],
-        ) from None
+        raise _failure(exc, job, current[0]) from None
     return JobResult(job, list(artifacts), skipped, ctx.entries)
+
+
+def _failure(exc: Exception, job: Job, sku: str | None = None, step: str = "") -> ChannelError:
+    """``exc`` as a :class:`ChannelError` naming the channel, the locale and the SKU."""
+    if isinstance(exc, ChannelError) and exc.channel:
+        return exc
+    if isinstance(exc, VitrinaError):
+        message = str(exc)
+    else:
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        message = f"{exc.__class__.__name__}{step}: {exc} (at {where.filename}:{where.lineno})"
+    return ChannelError(message, channel=job.channel, locale=job.locale, sku=sku)
 
 
 def _for_scope(publication: Publication, cat: Catalogue, scope: str) -> Publication:
@@ -374,17 +374,21 @@ def publish(
         revision = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
         staging = out_dir.parent / f".{out_dir.name}.staging-{revision}"
         staging.mkdir(parents=True)
+        own_pool = executor is None and workers > 1
+        pool = ProcessPoolExecutor(workers) if own_pool else executor
         try:
             setup = Setup(
                 catalogue.url, str(catalogue.media.root), str(staging), context, catalogue.fallbacks
             )
-            indexes = _build_indexes(plans, job_list, setup, executor, workers, progress)
+            indexes = _build_indexes(plans, job_list, setup, pool, progress)
             tasks = [(run_job, (setup, job, indexes.get(job.channel)), job) for job in job_list]
-            results = _run(tasks, executor, workers, progress)
-            artifacts, skipped = _finish(plans, results, setup, catalogue, indexes)
+            results = _run(tasks, pool, progress)
+            artifacts, skipped = _finish(plans, results, setup, catalogue, indexes, pool, progress)
             manifest = _manifest(revision, catalogue, context, plans, artifacts, skipped, out_dir)
             _swap(out_dir, staging, [p.name for p in plans], manifest)
         finally:
+            if own_pool and pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
             shutil.rmtree(staging, ignore_errors=True)
     return manifest
 
@@ -394,21 +398,18 @@ Task = tuple[Callable[..., T], tuple[Any, ...], Job]
 
 def _run(
     tasks: list[Task[T]],
-    executor: Executor | None,
-    workers: int,
+    pool: Executor | None,
     progress: Progress | None,
     phase: str = "",
 ) -> list[T]:
-    """Run the tasks on ``executor`` (or a pool of ``workers``, or inline); results in order."""
-    if executor is None and workers <= 1:
+    """Run the tasks on ``pool`` (inline without one); their results, in order."""
+    if pool is None:
         results = []
         for i, (fn, args, job) in enumerate(tasks, 1):
             results.append(fn(*args))
             if progress:
                 progress(i, len(tasks), phase + job.describe())
         return results
-    own = executor is None
-    pool = executor or ProcessPoolExecutor(workers)
     futures: dict[Future[T], int] = {}
     done: dict[int, T] = {}
     try:
@@ -421,9 +422,6 @@ def _run(
         for f in futures:
             f.cancel()
         raise
-    finally:
-        if own:
-            pool.shutdown(wait=True, cancel_futures=True)
     return [done[i] for i in range(len(tasks))]
 
 
@@ -431,8 +429,7 @@ def _build_indexes(
     plans: list[ChannelPlan],
     job_list: list[Job],
     setup: Setup,
-    executor: Executor | None,
-    workers: int,
+    pool: Executor | None,
     progress: Progress | None,
 ) -> dict[str, PublicationIndex]:
     """The first pass for channels with ``needs_index``: what each will publish, per locale."""
@@ -443,11 +440,23 @@ def _build_indexes(
         if job.channel in wanted and job.audience is None
     ]
     indexes = {name: PublicationIndex(p.locales) for name, p in wanted.items()}
-    for (_, _, job), refs in zip(
-        tasks, _run(tasks, executor, workers, progress, "index "), strict=True
-    ):
+    for (_, _, job), refs in zip(tasks, _run(tasks, pool, progress, "index "), strict=True):
         indexes[job.channel].add(refs)
     return indexes
+
+
+def run_finish(
+    setup: Setup, job: Job, entries: list[Any], index: PublicationIndex | None
+) -> list[Artifact]:
+    """A per-product channel's ``finish`` for one locale (runs in a worker or inline)."""
+    channel, _, publication = _job_parts(setup, job)
+    ctx = RenderContext(
+        channel, job.locale, publication, Path(setup.staging), Path(setup.media_root), index
+    )
+    try:
+        return channel.finish(entries, ctx)
+    except Exception as exc:
+        raise _failure(exc, job, step=" in finish") from None
 
 
 def _finish(
@@ -456,9 +465,13 @@ def _finish(
     setup: Setup,
     catalogue: Catalogue,
     indexes: dict[str, PublicationIndex],
+    pool: Executor | None,
+    progress: Progress | None,
 ) -> tuple[list[Artifact], list[Skip]]:
+    """Every channel's shared files, then each per-product channel's finish per locale."""
     artifacts = [a for r in results for a in r.artifacts]
     skipped = [s for r in results for s in r.skipped]
+    tasks: list[Task[list[Artifact]]] = []
     for p in plans:
         channel = p.cls(p.options)
         publication = _for_scope(setup.publication, catalogue, p.scope)
@@ -476,6 +489,7 @@ def _finish(
             ) from exc
         if not p.cls.per_product:
             continue
+        options = p.options.model_dump(mode="json")
         for loc in p.locales:
             entries = [
                 e
@@ -483,17 +497,10 @@ def _finish(
                 if r.job.channel == p.name and r.job.locale == loc and r.job.audience is None
                 for e in r.entries
             ]
-            ctx = RenderContext(
-                channel, loc, publication, Path(setup.staging), Path(setup.media_root), index
-            )
-            try:
-                artifacts += channel.finish(entries, ctx)
-            except VitrinaError:
-                raise
-            except Exception as exc:
-                raise ChannelError(
-                    f"{exc.__class__.__name__} in finish: {exc}", channel=p.name, locale=loc
-                ) from exc
+            job = Job(p.name, class_path(p.cls), options, loc, p.scope)
+            tasks.append((run_finish, (setup, job, entries, index), job))
+    for done in _run(tasks, pool, progress, "finish "):
+        artifacts += done
     unique = {a.path: a for a in artifacts}
     return sorted(unique.values(), key=lambda a: a.path), sorted(
         set(skipped), key=lambda s: (s.channel, s.locale, s.sku)

@@ -199,6 +199,7 @@ def test_demo(tmp_path: Path, example_dir: Path) -> None:
         for locale in manifest["channels"][name]["locales"]:
             assert (name, locale) in published
     assert "Open first:" in out and "Done in" in out
+    assert "web/en_US/index.html" in out.replace("\n", "")
 
 
 CONFIG = """\

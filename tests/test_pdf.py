@@ -109,3 +109,15 @@ def test_a_hostile_name_is_text_in_the_pdf(out: Path) -> None:
     assert HOSTILE.split()[0] in text
     raw = pdf.read_bytes()
     assert b"evil.example" not in raw and not re.search(rb"/JavaScript|/JS\b", raw)
+
+
+def test_jobs_1_and_2_give_the_same_pdf(example: Catalogue, tmp_path: Path) -> None:
+    pdfs = []
+    for jobs in (1, 2):
+        out = tmp_path / f"out{jobs}"
+        publish(example, ["pdf"], ["pl_PL"], out=out, jobs=jobs, context=Publication(MOMENT))
+        pdfs.append((out / "pdf/pl_PL/catalogue.pdf").read_bytes())
+    assert pdfs[0] == pdfs[1]
+    info = PdfReader(tmp_path / "out1/pdf/pl_PL/catalogue.pdf").metadata
+    assert info is not None and info.creation_date is not None
+    assert info.creation_date.year == MOMENT.year and info.creation_date.month == MOMENT.month

@@ -55,20 +55,33 @@ class PdfChannel(Channel[PdfOptions]):
     name = "pdf"
     description = "Printed catalogue per language with QR codes to the landing pages."
     Options = PdfOptions
+    per_product = True
     utm_source = "brochure"
     utm_medium = "print"
     start_page = "catalogue.pdf"
 
     def render(self, views: Iterable[ProductView], ctx: RenderContext) -> list[Artifact]:
-        """The catalogue of one language."""
+        """Prepare the cards of this share of the products (QR codes, print images).
+
+        The expensive per-product work runs in parallel over the shards; :meth:`finish`
+        lays the edition out once every card is ready.
+        """
+        for view in views:
+            ctx.entries.append(self._card(view, ctx, "catalogue"))
+        return []
+
+    def finish(self, entries: list[Any], ctx: RenderContext) -> list[Artifact]:
+        """Lay out and write the catalogue of one language."""
         from weasyprint import HTML  # imported here: WeasyPrint takes a second to load
 
         fetcher = ResourceFetcher()
         brand = brand_files(ctx.theme)
         for name, data in brand.files.items():
             fetcher.add(name, data)
-        products = [self._card(view, ctx, fetcher, "catalogue") for view in views]
-        sections = _sections(products)
+        products = sorted(entries, key=lambda p: p["sku"])
+        for p in products:
+            for path, data in p.pop("resources").items():
+                fetcher.add(path, data)
         html = render(
             "pdf/catalogue.html",
             ctx.locale,
@@ -77,21 +90,19 @@ class PdfChannel(Channel[PdfOptions]):
             edition=language_name(ctx.locale),
             theme=ctx.theme,
             logo=brand.logo,
-            sections=sections,
+            sections=_sections(products),
             count=len(products),
             options=self.options,
             base_url=ctx.links.base_url,
+            moment=ctx.publication.moment.isoformat(timespec="seconds"),
         )
-        document = HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher)
-        pdf = document.write_pdf()
+        pdf = HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).write_pdf()
         if fetcher.refused:
             log.warning("refused in %s: %s", ctx.locale, fetcher.refused)
         assert pdf is not None
         return [ctx.write("catalogue.pdf", pdf, [p["sku"] for p in products])]
 
-    def _card(
-        self, view: ProductView, ctx: RenderContext, fetcher: ResourceFetcher, edition: str
-    ) -> dict[str, Any]:
+    def _card(self, view: ProductView, ctx: RenderContext, edition: str) -> dict[str, Any]:
         doc = product_document(
             view,
             ctx,
@@ -100,7 +111,8 @@ class PdfChannel(Channel[PdfOptions]):
             key_attributes=self.options.key_attributes,
         )
         link = ctx.url(view, content=f"{edition}-{ctx.locale}")
-        doc["qr"] = fetcher.add(f"qr/{view.sku}.png", qr_png(link))
+        resources = {f"qr/{view.sku}.png": qr_png(link)}
+        doc["qr"] = f"qr/{view.sku}.png"
         doc["qr_url"] = link
         doc["print_image"] = None
         if view.images:
@@ -110,7 +122,9 @@ class PdfChannel(Channel[PdfOptions]):
                 source = ctx.media_root / view.images[0].path
             data = print_image(source, CARD_IMAGE_MM)
             if data is not None:
-                doc["print_image"] = fetcher.add(f"images/{view.sku}.jpg", data)
+                doc["print_image"] = f"images/{view.sku}.jpg"
+                resources[doc["print_image"]] = data
+        doc["resources"] = resources
         return doc
 
 

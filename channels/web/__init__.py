@@ -95,6 +95,7 @@ class WebChannel(Channel[WebOptions]):
     utm_source = "shopfront"
     utm_medium = "web"
     start_page = "index.html"
+    start_rank = 0
 
     def render(self, views: Iterable[ProductView], ctx: RenderContext) -> list[Artifact]:
         """The JSON document and the landing page of each product."""
