@@ -325,7 +325,10 @@ class Channel(ABC, Generic[OptionsT]):
         """Write the files for these views of one locale; return what was written."""
 
     def finish(self, entries: list[Any], ctx: RenderContext) -> list[Artifact]:
-        """For per-product channels: write what needs every product, once per locale."""
+        """For per-product channels: write what needs every product, once per locale.
+
+        ``entries`` holds what every job of the locale put in ``ctx.entries``, the jobs of
+        extra audiences included (tag them if the channel needs to tell them apart)."""
         return []
 
     def finish_channel(self, ctx: RenderContext) -> list[Artifact]:

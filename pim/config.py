@@ -53,6 +53,13 @@ font_family = "DejaVu Sans"
 # Options of each channel (`vitrina channels` lists them):
 # [channels.web]
 # catalogue_channel = "ecommerce"
+# page_size = 48
+# audiences = ["technician"]       # also publish JSON documents for technicians
+
+# [channels.pdf]
+# page_size = "A4"                 # A4, A5 or Letter
+# bleed_mm = 3
+# crop_marks = true
 
 # [campaigns.winter]
 # start = 2026-11-20

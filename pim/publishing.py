@@ -494,7 +494,7 @@ def _finish(
             entries = [
                 e
                 for r in results
-                if r.job.channel == p.name and r.job.locale == loc and r.job.audience is None
+                if r.job.channel == p.name and r.job.locale == loc
                 for e in r.entries
             ]
             job = Job(p.name, class_path(p.cls), options, loc, p.scope)

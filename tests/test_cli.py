@@ -15,8 +15,9 @@ from helpers import PRODUCT_HEADER, product_row, write_csv
 from typer.testing import CliRunner
 
 from pim.cli import app
-from pim.publishing import manifest_schema, publish_lock
-from pim.registry import channel_names
+from pim.config import load_config
+from pim.publishing import channel_options, manifest_schema, publish_lock
+from pim.registry import channel_names, load_channel
 
 runner = CliRunner()
 
@@ -306,3 +307,23 @@ def test_concurrent_publishes_into_one_folder(db: list[str], tmp_path: Path) -> 
         data = (target / artifact["path"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == artifact["sha256"]
     assert not list(tmp_path.glob(".out.staging-*"))
+
+
+def test_the_starter_configuration_is_valid_with_its_examples_enabled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, _ = vitrina("init")
+    assert code == 0
+    text = (tmp_path / "vitrina.toml").read_text()
+    uncommented = "\n".join(
+        line[2:] if line.startswith("# ") and ("=" in line or line.startswith("# [")) else line
+        for line in text.splitlines()
+    )
+    (tmp_path / "vitrina.toml").write_text(uncommented)
+    code, _out, err = vitrina("--db", str(tmp_path / "x.db"), "summary", "--json")
+    assert code == 0, err
+    config = load_config(tmp_path / "vitrina.toml")
+    assert set(config.channel_options) == {"web", "pdf"} and "winter" in config.campaigns
+    for name, values in config.channel_options.items():
+        channel_options(load_channel(name), values)  # raises ConfigError if invalid

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pypdfium2
@@ -84,16 +85,16 @@ def test_every_qr_code_opens_the_landing_page_of_its_product(out: Path, locale: 
     assert len(skus) == 60 == len(decoded), "every product card carries a readable QR code"
 
 
-def test_page_size_bleed_and_crop_marks(example: Catalogue, tmp_path: Path) -> None:
-    publish(
-        example,
-        ["pdf"],
-        ["en_US"],
-        out=tmp_path / "out",
-        jobs=1,
-        context=Publication(MOMENT),
-        options={"pdf": {"page_size": "A5", "bleed_mm": 3, "crop_marks": True}},
+def publish_pdf(cat: Catalogue, out: Path, jobs: int = 1, **options: object) -> dict[str, Any]:
+    """Publish the PDF channel in English with ``options``."""
+    context = Publication(MOMENT)
+    return publish(
+        cat, ["pdf"], ["en_US"], out=out, jobs=jobs, context=context, options={"pdf": options}
     )
+
+
+def test_page_size_bleed_and_crop_marks(example: Catalogue, tmp_path: Path) -> None:
+    publish_pdf(example, tmp_path / "out", page_size="A5", bleed_mm=3, crop_marks=True)
     reader = PdfReader(tmp_path / "out/pdf/en_US/catalogue.pdf")
     page = reader.pages[1]
     trim = page.trimbox
@@ -121,3 +122,24 @@ def test_jobs_1_and_2_give_the_same_pdf(example: Catalogue, tmp_path: Path) -> N
     info = PdfReader(tmp_path / "out1/pdf/pl_PL/catalogue.pdf").metadata
     assert info is not None and info.creation_date is not None
     assert info.creation_date.year == MOMENT.year and info.creation_date.month == MOMENT.month
+
+
+def test_datasheets_for_technicians(out: Path) -> None:
+    pdf = out / "pdf" / "de_DE" / "datasheets-technician.pdf"
+    texts = page_texts(pdf)
+    assert len(texts) == 60, "one sheet per product"
+    echo = next(t for t in texts if "HP-ECHO-RED" in t and "Varianten" in t)
+    assert "Herstellernummer" in echo, "technician-only attributes are on the sheet"
+    assert "HP-ECHO-BLA" in echo and "HP-ECHO-WHI" in echo, "variants table"
+    catalogue = " ".join(page_texts(out / "pdf" / "de_DE" / "catalogue.pdf"))
+    assert "Herstellernummer" not in catalogue
+    contents = {parse_qs(urlsplit(url).query)["utm_content"][0] for _, url in decoded_codes(pdf)}
+    assert contents == {"datasheet-technician-de_DE"}
+
+
+def test_one_datasheet_file_per_product(example: Catalogue, tmp_path: Path) -> None:
+    manifest = publish_pdf(example, tmp_path / "out", jobs=2, datasheet_files="per_product")
+    sheets = [a for a in manifest["artifacts"] if "/datasheets-technician/" in a["path"]]
+    assert len(sheets) == 59 and all(len(a["skus"]) == 1 for a in sheets)
+    first = tmp_path / "out" / sheets[0]["path"]
+    assert len(PdfReader(first).pages) == 1 and sheets[0]["skus"][0] in page_texts(first)[0]

@@ -47,6 +47,11 @@ class PdfOptions(ChannelOptions):
     """Printed size of the QR codes (at least 15 mm to scan reliably)."""
     key_attributes: tuple[str, ...] = ()
     """Attributes a card shows; default: the first four that are not identifiers."""
+    audiences: tuple[str, ...] = ("technician",)
+    """Audiences to print technical data sheets for (every attribute they may see, units,
+    variants table): ``datasheets-<audience>.pdf``. Empty: no data sheets."""
+    datasheet_files: Literal["combined", "per_product"] = "combined"
+    """One file of every sheet per language, or ``datasheets-<audience>/<sku>.pdf``."""
 
 
 class PdfChannel(Channel[PdfOptions]):
@@ -56,51 +61,85 @@ class PdfChannel(Channel[PdfOptions]):
     description = "Printed catalogue per language with QR codes to the landing pages."
     Options = PdfOptions
     per_product = True
+    needs_index = True
     utm_source = "brochure"
     utm_medium = "print"
     start_page = "catalogue.pdf"
 
     def render(self, views: Iterable[ProductView], ctx: RenderContext) -> list[Artifact]:
-        """Prepare the cards of this share of the products (QR codes, print images).
+        """Prepare the cards (or, for an extra audience, the data sheets) of this share.
 
-        The expensive per-product work runs in parallel over the shards; :meth:`finish`
-        lays the edition out once every card is ready.
+        The expensive per-product work (QR codes, print images) runs in parallel over the
+        shards; :meth:`finish` lays out each edition once every card is ready.
         """
+        artifacts = []
         for view in views:
-            ctx.entries.append(self._card(view, ctx, "catalogue"))
-        return []
+            if ctx.audience is None:
+                ctx.entries.append(self._card(view, ctx, "catalogue"))
+                continue
+            sheet = self._card(view, ctx, f"datasheet-{ctx.audience}")
+            sheet["sheet_for"] = ctx.audience
+            if self.options.datasheet_files == "per_product":
+                pdf = self._pdf("pdf/datasheet.html", ctx, [sheet], sheets=[sheet])
+                path = f"datasheets-{ctx.audience}/{view.sku}.pdf"
+                artifacts.append(ctx.write(path, pdf, [view.sku]))
+            else:
+                ctx.entries.append(sheet)
+        return artifacts
 
     def finish(self, entries: list[Any], ctx: RenderContext) -> list[Artifact]:
-        """Lay out and write the catalogue of one language."""
+        """Lay out and write the editions of one language."""
+        cards = sorted((e for e in entries if "sheet_for" not in e), key=lambda p: p["sku"])
+        pdf = self._pdf(
+            "pdf/catalogue.html",
+            ctx,
+            cards,
+            sections=_sections(cards),
+            count=len(cards),
+            base_url=ctx.links.base_url,
+        )
+        artifacts = [ctx.write("catalogue.pdf", pdf, [p["sku"] for p in cards])]
+        for audience in self.options.audiences:
+            sheets = sorted(
+                (e for e in entries if e.get("sheet_for") == audience), key=lambda p: p["sku"]
+            )
+            if sheets:
+                pdf = self._pdf("pdf/datasheet.html", ctx, sheets, sheets=sheets)
+                artifacts.append(
+                    ctx.write(f"datasheets-{audience}.pdf", pdf, [p["sku"] for p in sheets])
+                )
+        return artifacts
+
+    def _pdf(
+        self, template: str, ctx: RenderContext, products: list[dict[str, Any]], **context: Any
+    ) -> bytes:
+        """Render ``template`` with the products' resources, through the restricted fetcher."""
         from weasyprint import HTML  # imported here: WeasyPrint takes a second to load
 
         fetcher = ResourceFetcher()
         brand = brand_files(ctx.theme)
         for name, data in brand.files.items():
             fetcher.add(name, data)
-        products = sorted(entries, key=lambda p: p["sku"])
         for p in products:
-            for path, data in p.pop("resources").items():
+            for path, data in p["resources"].items():
                 fetcher.add(path, data)
         html = render(
-            "pdf/catalogue.html",
+            template,
             ctx.locale,
             lang=html_lang(ctx.locale),
             dir=text_direction(ctx.locale),
             edition=language_name(ctx.locale),
             theme=ctx.theme,
             logo=brand.logo,
-            sections=_sections(products),
-            count=len(products),
             options=self.options,
-            base_url=ctx.links.base_url,
             moment=ctx.publication.moment.isoformat(timespec="seconds"),
+            **context,
         )
         pdf = HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).write_pdf()
         if fetcher.refused:
             log.warning("refused in %s: %s", ctx.locale, fetcher.refused)
         assert pdf is not None
-        return [ctx.write("catalogue.pdf", pdf, [p["sku"] for p in products])]
+        return bytes(pdf)
 
     def _card(self, view: ProductView, ctx: RenderContext, edition: str) -> dict[str, Any]:
         doc = product_document(
