@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -19,6 +19,7 @@ from pypdf import PdfReader
 
 from pim import Catalogue, publish
 from pim.channels.base import Publication
+from pim.links import Campaign
 
 MOMENT = datetime(2026, 12, 1, 10, tzinfo=UTC)
 LOCALES = ["de_DE", "ru_RU"]
@@ -143,3 +144,34 @@ def test_one_datasheet_file_per_product(example: Catalogue, tmp_path: Path) -> N
     assert len(sheets) == 59 and all(len(a["skus"]) == 1 for a in sheets)
     first = tmp_path / "out" / sheets[0]["path"]
     assert len(PdfReader(first).pages) == 1 and sheets[0]["skus"][0] in page_texts(first)[0]
+
+
+def test_leaflet_of_a_campaign(example: Catalogue, tmp_path: Path) -> None:
+    winter = Campaign("winter", date(2026, 11, 20), date(2027, 1, 6), "WINTER26")
+    out = tmp_path / "out"
+    publish(
+        example,
+        ["web", "pdf"],
+        ["pl_PL"],
+        out=out,
+        jobs=2,
+        context=Publication(MOMENT, campaign=winter),
+        options={"pdf": {"audiences": []}},
+    )
+    pdf = out / "pdf/pl_PL/leaflet.pdf"
+    text = " ".join(page_texts(pdf))
+    assert "WINTER26" in text and "Oferty specjalne" in text
+    docs = [json.loads(p.read_text()) for p in (out / "web/pl_PL/products").glob("*.json")]
+    offers = {d["sku"]: d for d in docs if d["sale"]}
+    assert offers
+    for doc in offers.values():
+        assert doc["sale"]["formatted"].replace("\xa0", " ") in text.replace("\xa0", " ")
+    codes = list(decoded_codes(pdf))
+    assert len(codes) == len(offers)
+    for _, url in codes:
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        assert query["utm_content"] == ["leaflet-pl_PL"] and query["code"] == ["WINTER26"]
+        assert query["utm_campaign"] == ["winter"]
+        assert (out / "web" / parts.path.lstrip("/") / "index.html").is_file()
+    assert not (out / "pdf/pl_PL/datasheets-technician.pdf").exists()

@@ -50,6 +50,9 @@ class PdfOptions(ChannelOptions):
     audiences: tuple[str, ...] = ("technician",)
     """Audiences to print technical data sheets for (every attribute they may see, units,
     variants table): ``datasheets-<audience>.pdf``. Empty: no data sheets."""
+    leaflet: bool = True
+    """Print ``leaflet.pdf``: the products on sale at the publication moment, with their
+    sale prices and validity, and the campaign's discount code when there is one."""
     datasheet_files: Literal["combined", "per_product"] = "combined"
     """One file of every sheet per language, or ``datasheets-<audience>/<sku>.pdf``."""
 
@@ -75,7 +78,12 @@ class PdfChannel(Channel[PdfOptions]):
         artifacts = []
         for view in views:
             if ctx.audience is None:
-                ctx.entries.append(self._card(view, ctx, "catalogue"))
+                entry = self._card(view, ctx, "catalogue")
+                if self.options.leaflet and view.sale is not None:
+                    link = ctx.url(view, content=f"leaflet-{ctx.locale}")
+                    entry["leaflet_qr"] = f"qr/leaflet-{view.sku}.png"
+                    entry["resources"][entry["leaflet_qr"]] = qr_png(link)
+                ctx.entries.append(entry)
                 continue
             sheet = self._card(view, ctx, f"datasheet-{ctx.audience}")
             sheet["sheet_for"] = ctx.audience
@@ -99,6 +107,11 @@ class PdfChannel(Channel[PdfOptions]):
             base_url=ctx.links.base_url,
         )
         artifacts = [ctx.write("catalogue.pdf", pdf, [p["sku"] for p in cards])]
+        offers = [p for p in cards if "leaflet_qr" in p]
+        if self.options.leaflet and offers:
+            campaign = ctx.publication.campaign
+            pdf = self._pdf("pdf/leaflet.html", ctx, offers, offers=offers, campaign=campaign)
+            artifacts.append(ctx.write("leaflet.pdf", pdf, [p["sku"] for p in offers]))
         for audience in self.options.audiences:
             sheets = sorted(
                 (e for e in entries if e.get("sheet_for") == audience), key=lambda p: p["sku"]
