@@ -40,7 +40,8 @@ def child_ours(db: str, out: str, jobs: int) -> dict[str, float]:
     cat = Catalogue.open(db, media=Path(db).with_suffix(".media"))
     context = Publication(datetime(2026, 12, 1, tzinfo=UTC), base_url=BASE_URL)
     start = time.perf_counter()
-    publish(cat, ["pdf"], [LOCALE], out=out, jobs=jobs, context=context)
+    catalogue_only = {"pdf": {"audiences": [], "leaflet": False, "labels": False}}
+    publish(cat, ["pdf"], [LOCALE], out=out, jobs=jobs, context=context, options=catalogue_only)
     seconds = time.perf_counter() - start
     size = (Path(out) / "pdf" / LOCALE / "catalogue.pdf").stat().st_size
     return {"seconds": seconds, "bytes": size}
@@ -76,7 +77,7 @@ def child_baseline(db: str, out: str) -> dict[str, float]:
     shutil.rmtree(out, ignore_errors=True)
     cat = Catalogue.open(db, media=Path(db).with_suffix(".media"))
     publication = Publication(datetime(2026, 12, 1, tzinfo=UTC), base_url=BASE_URL)
-    channel = NaivePdf(PdfOptions())
+    channel = NaivePdf(PdfOptions(audiences=(), leaflet=False, labels=False))
     ctx = RenderContext(channel, LOCALE, publication, Path(out), cat.media.root)
     start = time.perf_counter()
     views = [v for v in cat.views("ecommerce", LOCALE, moment=publication.moment) if v.categories]

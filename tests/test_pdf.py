@@ -175,3 +175,18 @@ def test_leaflet_of_a_campaign(example: Catalogue, tmp_path: Path) -> None:
         assert query["utm_campaign"] == ["winter"]
         assert (out / "web" / parts.path.lstrip("/") / "index.html").is_file()
     assert not (out / "pdf/pl_PL/datasheets-technician.pdf").exists()
+
+
+def test_shelf_labels(out: Path) -> None:
+    pdf = out / "pdf" / "ru_RU" / "labels.pdf"
+    texts = page_texts(pdf)
+    assert len(texts) == 3, "60 labels, 21 (3 × 7) per sheet"
+    text = " ".join(texts).replace("\xa0", " ")
+    docs = [json.loads(p.read_text()) for p in (out / "web/ru_RU/products").glob("*.json")]
+    for doc in docs:
+        assert doc["current_price"]["formatted"].replace("\xa0", " ") in text
+    urls = [url for _, url in decoded_codes(pdf)]
+    assert len(urls) == 60
+    assert {parse_qs(urlsplit(u).query)["utm_content"][0] for u in urls} == {"labels-ru_RU"}
+    for url in urls:
+        assert (out / "web" / urlsplit(url).path.lstrip("/") / "index.html").is_file()

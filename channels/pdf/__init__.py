@@ -53,6 +53,10 @@ class PdfOptions(ChannelOptions):
     leaflet: bool = True
     """Print ``leaflet.pdf``: the products on sale at the publication moment, with their
     sale prices and validity, and the campaign's discount code when there is one."""
+    labels: bool = True
+    """Print ``labels.pdf``: shelf labels (name, price, SKU, EAN, QR code) on sheets."""
+    label_columns: int = Field(default=3, ge=1, le=6)
+    label_rows: int = Field(default=7, ge=1, le=12)
     datasheet_files: Literal["combined", "per_product"] = "combined"
     """One file of every sheet per language, or ``datasheets-<audience>/<sku>.pdf``."""
 
@@ -80,9 +84,9 @@ class PdfChannel(Channel[PdfOptions]):
             if ctx.audience is None:
                 entry = self._card(view, ctx, "catalogue")
                 if self.options.leaflet and view.sale is not None:
-                    link = ctx.url(view, content=f"leaflet-{ctx.locale}")
-                    entry["leaflet_qr"] = f"qr/leaflet-{view.sku}.png"
-                    entry["resources"][entry["leaflet_qr"]] = qr_png(link)
+                    self._add_qr(entry, view, ctx, "leaflet")
+                if self.options.labels:
+                    self._add_qr(entry, view, ctx, "labels")
                 ctx.entries.append(entry)
                 continue
             sheet = self._card(view, ctx, f"datasheet-{ctx.audience}")
@@ -107,6 +111,9 @@ class PdfChannel(Channel[PdfOptions]):
             base_url=ctx.links.base_url,
         )
         artifacts = [ctx.write("catalogue.pdf", pdf, [p["sku"] for p in cards])]
+        if self.options.labels and cards:
+            pdf = self._pdf("pdf/labels.html", ctx, cards, labels=cards)
+            artifacts.append(ctx.write("labels.pdf", pdf, [p["sku"] for p in cards]))
         offers = [p for p in cards if "leaflet_qr" in p]
         if self.options.leaflet and offers:
             campaign = ctx.publication.campaign
@@ -153,6 +160,13 @@ class PdfChannel(Channel[PdfOptions]):
             log.warning("refused in %s: %s", ctx.locale, fetcher.refused)
         assert pdf is not None
         return bytes(pdf)
+
+    @staticmethod
+    def _add_qr(entry: dict[str, Any], view: ProductView, ctx: RenderContext, edition: str) -> None:
+        """A QR code of ``edition`` (its own ``utm_content``) in the card's resources."""
+        path = f"qr/{edition}-{view.sku}.png"
+        entry[f"{edition}_qr"] = path
+        entry["resources"][path] = qr_png(ctx.url(view, content=f"{edition}-{ctx.locale}"))
 
     def _card(self, view: ProductView, ctx: RenderContext, edition: str) -> dict[str, Any]:
         doc = product_document(
