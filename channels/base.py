@@ -50,6 +50,7 @@ __all__ = [
     "Artifact",
     "Channel",
     "ChannelOptions",
+    "Notice",
     "ProductRef",
     "Publication",
     "PublicationIndex",
@@ -91,6 +92,18 @@ class Skip:
     locale: str
     sku: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something a reader should know of a published product (an image replaced by a
+    placeholder, a text cut to a marketplace's limit): listed in the manifest's ``warnings``."""
+
+    channel: str
+    locale: str
+    sku: str
+    field: str
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +218,34 @@ class RenderContext:
         self._copied: dict[str, Artifact] = {}
         self.entries: list[Any] = []
         """Small picklable records a per-product channel keeps for :meth:`Channel.finish`."""
+        self.notices: list[Notice] = []
+        """What :meth:`notice` recorded; the publication lists them in its manifest."""
+        self.pieces: list[Any] = []
+        """In :meth:`Channel.finish`: the results of :meth:`Channel.finish_piece`, in order."""
+        self.skipped: list[Skip] = []
+        """Products the channel left out itself (:meth:`skip`), for the manifest."""
+
+    def skip(self, sku: str, reason: str) -> Skip:
+        """Record that the channel left ``sku`` out (listed in the manifest's ``skipped``)."""
+        skip = Skip(self.channel.name, self.locale, sku, reason)
+        self.skipped.append(skip)
+        return skip
+
+    def scratch(self, name: str) -> Path:
+        """A private working file of this channel and locale (in the staging folder, never
+        published, removed with it); for parts a :meth:`Channel.finish` joins."""
+        if "/" in name or name.startswith("."):
+            raise ChannelError(f"bad scratch file name {name!r}", channel=self.channel.name)
+        folder = self._root / ".scratch" / self.channel.name / (self.locale or "_")
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / name
+
+    def notice(self, sku: str, field: str, message: str) -> Notice:
+        """Record that ``sku`` was published with a problem in ``field`` (kept in the
+        manifest's ``warnings`` and shown after publishing)."""
+        notice = Notice(self.channel.name, self.locale, sku, field, message)
+        self.notices.append(notice)
+        return notice
 
     @property
     def theme(self) -> Theme:
@@ -242,6 +283,19 @@ class RenderContext:
 
         ``locale`` is the locale recorded in the manifest for a shared file (default: none).
         """
+        payload = data.encode("utf-8") if isinstance(data, str) else data
+        return self.write_stream(relpath, (payload,), skus, shared=shared, locale=locale)
+
+    def write_stream(
+        self,
+        relpath: str,
+        chunks: Iterable[bytes],
+        skus: Sequence[str] = (),
+        *,
+        shared: bool = False,
+        locale: str | None = None,
+    ) -> Artifact:
+        """:meth:`write` for a file too big to hold in memory, from its chunks."""
         rel = PurePosixPath(relpath)
         if rel.is_absolute() or ".." in rel.parts or not rel.parts:
             raise ChannelError(
@@ -252,21 +306,25 @@ class RenderContext:
         parts = (self.channel.name,) if shared else (self.channel.name, self.locale)
         target_rel = PurePosixPath(*parts) / rel
         target = self._root / target_rel
-        payload = data.encode("utf-8") if isinstance(data, str) else data
         folder = target.parent
         if folder not in self._folders:
             folder.mkdir(parents=True, exist_ok=True)
             self._folders.add(folder)
         # The root is the publication's private staging folder, swapped in whole when every
         # job succeeded: a plain write is already atomic as far as readers of OUT can tell.
+        digest = hashlib.sha256()
+        size = 0
         with open(target, "wb") as fh:
-            fh.write(payload)
+            for chunk in chunks:
+                fh.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
         return Artifact(
             self.channel.name,
             (locale or "") if shared else self.locale,
             str(target_rel),
-            hashlib.sha256(payload).hexdigest(),
-            len(payload),
+            digest.hexdigest(),
+            size,
             tuple(skus),
         )
 
@@ -328,8 +386,20 @@ class Channel(ABC, Generic[OptionsT]):
         """For per-product channels: write what needs every product, once per locale.
 
         ``entries`` holds what every job of the locale put in ``ctx.entries``, the jobs of
-        extra audiences included (tag them if the channel needs to tell them apart)."""
+        extra audiences included (tag them if the channel needs to tell them apart).
+        ``ctx.pieces`` holds the results of :meth:`finish_piece` for :meth:`finish_pieces`.
+        """
         return []
+
+    def finish_pieces(self, entries: list[Any], ctx: RenderContext) -> list[Any]:
+        """Split a locale's finish into independent, picklable pieces of work that the
+        publication runs in parallel on its executor (:meth:`finish_piece`) before
+        :meth:`finish`. Called in the publishing process: keep it cheap. Default: none."""
+        return []
+
+    def finish_piece(self, piece: Any, ctx: RenderContext) -> Any:
+        """Do one piece of a locale's finish in a worker; the result must pickle."""
+        raise NotImplementedError(f"{type(self).__name__} has pieces but no finish_piece")
 
     def finish_channel(self, ctx: RenderContext) -> list[Artifact]:
         """Write what is shared by every locale (assets, sitemaps), once per publication.

@@ -479,6 +479,14 @@ def _report(manifest: dict[str, Any], out_dir: Path, seconds: float) -> None:
         )
     if len(manifest["skipped"]) > 5:
         out.print(f"  … {len(manifest['skipped']) - 5} more skipped (see manifest.json)")
+    warnings = manifest.get("warnings", [])
+    for w in warnings[:5]:
+        out.print(
+            f"  warning {w['channel']}/{w['locale']} {w['sku']} {w['field']}: {w['message']}",
+            highlight=False,
+        )
+    if len(warnings) > 5:
+        out.print(f"  … {len(warnings) - 5} more warnings (see manifest.json)")
     first = _start_page(manifest, out_dir)
     out.print(f"Done in {seconds:.1f} s." + (f" Open first: {first}" if first else ""))
 

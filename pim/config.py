@@ -49,6 +49,11 @@ accent_color = "#e63946"
 background_color = "#f7f7f2"
 font_family = "DejaVu Sans"
 # logo = "logo.png"
+# The shop's details, printed on the back of the catalogue:
+# address = "Marszałkowska 1\\n00-001 Warszawa"
+# phone = "+48 22 000 00 00"
+# email = "shop@example.com"
+# opening_hours = "Mon–Sat 9:00–20:00"
 
 # Options of each channel (`vitrina channels` lists them):
 # [channels.web]
@@ -60,6 +65,12 @@ font_family = "DejaVu Sans"
 # page_size = "A4"                 # A4, A5 or Letter
 # bleed_mm = 3
 # crop_marks = true
+
+# [channels.feeds.google]          # one table per feed: google, yml or ceneo format
+# format = "google"
+# currency = "EUR"
+# categories = { headphones = "505771" }
+# gzip = true
 
 # [campaigns.winter]
 # start = 2026-11-20
@@ -116,6 +127,11 @@ class Theme(_Section):
     text_color: Colour = "#1b1b1b"
     font_family: str = Field(default="DejaVu Sans", pattern=r"^[A-Za-z0-9 -]{1,60}$")
     logo: str | None = None
+    address: str | None = Field(default=None, max_length=400)
+    """The shop's postal address (lines separated by newlines), on printed back pages."""
+    phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=120)
+    opening_hours: str | None = Field(default=None, max_length=200)
 
 
 class CampaignSection(_Section):

@@ -15,7 +15,7 @@ from babel import Locale
 from babel.core import UnknownLocaleError
 from babel.dates import format_date as _format_date
 from babel.dates import format_interval
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, get_currency_precision
 from babel.units import format_unit
 
 from pim.errors import ConfigError
@@ -36,6 +36,13 @@ def babel_locale(code: str) -> Locale:
 def format_money(amount: Decimal, currency: str, locale: str) -> str:
     """``1 299,00 лв.`` for ``(Decimal("1299"), "BGN", "bg_BG")``."""
     return format_currency(amount, currency, locale=babel_locale(locale))
+
+
+@lru_cache(maxsize=65536)
+def plain_amount(amount: Decimal, currency: str) -> str:
+    """The amount for machines (feeds): ``1299.00``, with the currency's minor digits."""
+    digits = get_currency_precision(currency)
+    return format(amount.quantize(Decimal(1).scaleb(-digits)), "f")
 
 
 @lru_cache(maxsize=65536)

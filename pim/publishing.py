@@ -35,6 +35,7 @@ from pim.channels.base import (
     Artifact,
     Channel,
     ChannelOptions,
+    Notice,
     ProductRef,
     Publication,
     PublicationIndex,
@@ -92,6 +93,7 @@ class JobResult:
     artifacts: list[Artifact]
     skipped: list[Skip]
     entries: list[Any]
+    notices: list[Notice] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,7 @@ def run_job(setup: Setup, job: Job, index: PublicationIndex | None = None) -> Jo
         artifacts = channel.render(_publishable(views, channel, job, skipped, current), ctx)
     except Exception as exc:
         raise _failure(exc, job, current[0]) from None
-    return JobResult(job, list(artifacts), skipped, ctx.entries)
+    return JobResult(job, list(artifacts), skipped + ctx.skipped, ctx.entries, ctx.notices)
 
 
 def _failure(exc: Exception, job: Job, sku: str | None = None, step: str = "") -> ChannelError:
@@ -383,8 +385,12 @@ def publish(
             indexes = _build_indexes(plans, job_list, setup, pool, progress)
             tasks = [(run_job, (setup, job, indexes.get(job.channel)), job) for job in job_list]
             results = _run(tasks, pool, progress)
-            artifacts, skipped = _finish(plans, results, setup, catalogue, indexes, pool, progress)
-            manifest = _manifest(revision, catalogue, context, plans, artifacts, skipped, out_dir)
+            artifacts, skipped, notices = _finish(
+                plans, results, setup, catalogue, indexes, pool, progress
+            )
+            manifest = _manifest(
+                revision, catalogue, context, plans, artifacts, skipped, notices, out_dir
+            )
             _swap(out_dir, staging, [p.name for p in plans], manifest)
         finally:
             if own_pool and pool is not None:
@@ -445,18 +451,42 @@ def _build_indexes(
     return indexes
 
 
-def run_finish(
-    setup: Setup, job: Job, entries: list[Any], index: PublicationIndex | None
-) -> list[Artifact]:
-    """A per-product channel's ``finish`` for one locale (runs in a worker or inline)."""
+def _finish_context(
+    setup: Setup, job: Job, index: PublicationIndex | None
+) -> tuple[Channel[Any], RenderContext]:
     channel, _, publication = _job_parts(setup, job)
     ctx = RenderContext(
         channel, job.locale, publication, Path(setup.staging), Path(setup.media_root), index
     )
+    return channel, ctx
+
+
+def run_piece(
+    setup: Setup, job: Job, piece: Any, index: PublicationIndex | None
+) -> tuple[Any, list[Notice]]:
+    """One piece of a per-product channel's finish (runs in a worker or inline)."""
+    channel, ctx = _finish_context(setup, job, index)
     try:
-        return channel.finish(entries, ctx)
+        return channel.finish_piece(piece, ctx), ctx.notices
+    except Exception as exc:
+        raise _failure(exc, job, step=" in finish_piece") from None
+
+
+def run_finish(
+    setup: Setup,
+    job: Job,
+    entries: list[Any],
+    index: PublicationIndex | None,
+    pieces: list[Any] | None = None,
+) -> JobResult:
+    """A per-product channel's ``finish`` for one locale (runs in a worker or inline)."""
+    channel, ctx = _finish_context(setup, job, index)
+    ctx.pieces = pieces or []
+    try:
+        artifacts = channel.finish(entries, ctx)
     except Exception as exc:
         raise _failure(exc, job, step=" in finish") from None
+    return JobResult(job, artifacts, [], [], ctx.notices)
 
 
 def _finish(
@@ -467,11 +497,14 @@ def _finish(
     indexes: dict[str, PublicationIndex],
     pool: Executor | None,
     progress: Progress | None,
-) -> tuple[list[Artifact], list[Skip]]:
-    """Every channel's shared files, then each per-product channel's finish per locale."""
+) -> tuple[list[Artifact], list[Skip], list[Notice]]:
+    """Every channel's shared files, then each per-product channel's finish per locale:
+    first the pieces it splits its finish into, in parallel, then the finish itself."""
     artifacts = [a for r in results for a in r.artifacts]
     skipped = [s for r in results for s in r.skipped]
-    tasks: list[Task[list[Artifact]]] = []
+    notices = [n for r in results for n in r.notices]
+    finishes: list[tuple[Job, list[Any], int]] = []
+    piece_tasks: list[Task[tuple[Any, list[Notice]]]] = []
     for p in plans:
         channel = p.cls(p.options)
         publication = _for_scope(setup.publication, catalogue, p.scope)
@@ -498,12 +531,28 @@ def _finish(
                 for e in r.entries
             ]
             job = Job(p.name, class_path(p.cls), options, loc, p.scope)
-            tasks.append((run_finish, (setup, job, entries, index), job))
+            try:
+                pieces = channel.finish_pieces(entries, _finish_context(setup, job, index)[1])
+            except Exception as exc:
+                raise _failure(exc, job, step=" in finish_pieces") from None
+            finishes.append((job, entries, len(pieces)))
+            piece_tasks += [(run_piece, (setup, job, piece, index), job) for piece in pieces]
+    done_pieces = _run(piece_tasks, pool, progress, "layout ")
+    notices += [n for _, piece_notices in done_pieces for n in piece_notices]
+    tasks: list[Task[JobResult]] = []
+    start = 0
+    for job, entries, count in finishes:
+        pieces = [result for result, _ in done_pieces[start : start + count]]
+        start += count
+        tasks.append((run_finish, (setup, job, entries, indexes.get(job.channel), pieces), job))
     for done in _run(tasks, pool, progress, "finish "):
-        artifacts += done
+        artifacts += done.artifacts
+        notices += done.notices
     unique = {a.path: a for a in artifacts}
-    return sorted(unique.values(), key=lambda a: a.path), sorted(
-        set(skipped), key=lambda s: (s.channel, s.locale, s.sku)
+    return (
+        sorted(unique.values(), key=lambda a: a.path),
+        sorted(set(skipped), key=lambda s: (s.channel, s.locale, s.sku)),
+        sorted(set(notices), key=lambda n: (n.channel, n.locale, n.sku, n.field)),
     )
 
 
@@ -514,6 +563,7 @@ def _manifest(
     plans: list[ChannelPlan],
     artifacts: list[Artifact],
     skipped: list[Skip],
+    notices: list[Notice],
     out_dir: Path,
 ) -> dict[str, Any]:
     published = {p.name for p in plans}
@@ -527,15 +577,12 @@ def _manifest(
         if previous
         else []
     )
-    carried_skips = (
-        [
-            s
-            for s in previous.get("skipped", [])
-            if s["channel"] not in published and any(a["channel"] == s["channel"] for a in carried)
-        ]
-        if previous
-        else []
-    )
+    carried_channels = {a["channel"] for a in carried}
+
+    def carry(key: str) -> list[dict[str, Any]]:
+        """The previous manifest's records of the channels carried forward."""
+        return [r for r in previous.get(key, []) if r["channel"] in carried_channels]
+
     campaign = context.campaign
     return {
         "revision": revision,
@@ -559,7 +606,7 @@ def _manifest(
             **{
                 name: info
                 for name, info in (previous.get("channels") or {}).items()
-                if any(a["channel"] == name for a in carried)
+                if name in carried_channels
             },
             **{
                 p.name: {
@@ -574,7 +621,8 @@ def _manifest(
             [*({**asdict(a), "skus": list(a.skus)} for a in artifacts), *carried],
             key=lambda a: a["path"],
         ),
-        "skipped": [asdict(s) for s in skipped] + carried_skips,
+        "skipped": [asdict(s) for s in skipped] + carry("skipped"),
+        "warnings": [asdict(n) for n in notices] + carry("warnings"),
     }
 
 

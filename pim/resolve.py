@@ -11,7 +11,7 @@ import html
 import re
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
@@ -284,6 +284,7 @@ class Resolver:
         )
         categories = self._category_paths(product, ancestors)
         weight_attr = self._attrs.get(roles.weight or "")
+        prices = self._role(values, roles.price, sources)
         return ProductView(
             sku=product.sku,
             slug=product_slug(name, product.sku),
@@ -298,7 +299,8 @@ class Resolver:
             family_label=self._family_labels.get(family or ""),
             group=ancestors[0].sku if ancestors else None,
             axes=axes,
-            price=self._money(self._role(values, roles.price, sources)),
+            price=self._money(prices),
+            prices=self._all_money(prices),
             sale=self._sale(values, sources),
             availability=self._availability(values, sources),
             brand=_text(self._option_or_text(values, roles.brand, sources)),
@@ -319,27 +321,48 @@ class Resolver:
             return None
         for price in prices:
             if price["currency"] == self.currency:
-                key = (price["amount"], self.currency)
-                money = self._prices.get(key)
-                if money is None:
-                    amount = Decimal(price["amount"])
-                    money = Money(
-                        amount, self.currency, format_money(amount, self.currency, self.locale)
-                    )
-                    if len(self._prices) < ATTRIBUTE_CACHE_SIZE:
-                        self._prices[key] = money
-                return money
+                return self._one_money(price)
         return None
 
+    def _all_money(self, prices: Any) -> tuple[Money, ...]:
+        return tuple(self._one_money(p) for p in prices) if prices else ()
+
+    def _one_money(self, price: dict[str, Any]) -> Money:
+        key = (price["amount"], price["currency"])
+        money = self._prices.get(key)
+        if money is None:
+            amount, currency = Decimal(price["amount"]), price["currency"]
+            money = Money(amount, currency, format_money(amount, currency, self.locale))
+            if len(self._prices) < ATTRIBUTE_CACHE_SIZE:
+                self._prices[key] = money
+        return money
+
     def _sale(self, values: Values, sources: dict[str, str]) -> SalePrice | None:
-        money = self._money(self._role(values, self.roles.sale_price, sources))
+        prices = self._role(values, self.roles.sale_price, sources)
+        money = self._money(prices)
         if money is None:
             return None
         start = _date(self._role(values, self.roles.sale_start, sources))
         end = _date(self._role(values, self.roles.sale_end, sources))
         if (start is not None and self.today < start) or (end is not None and self.today > end):
             return None
-        return SalePrice(money, start, end, format_validity(start, end, self.locale))
+        return SalePrice(
+            money,
+            start,
+            end,
+            format_validity(start, end, self.locale),
+            self._effective(start, end),
+            self._all_money(prices),
+        )
+
+    def _effective(self, start: date | None, end: date | None) -> str:
+        """The sale window as an ISO 8601 interval in the channel's time zone."""
+        if end is None:
+            return ""
+        zone = ZoneInfo(self.channel.timezone)
+        begin = datetime.combine(start or self.today, time(0, 0), zone)
+        until = datetime.combine(end, time(23, 59), zone)
+        return f"{begin.isoformat(timespec='minutes')}/{until.isoformat(timespec='minutes')}"
 
     def _availability(self, values: Values, sources: dict[str, str]) -> Availability | None:
         code = self._role(values, self.roles.availability, sources)

@@ -14,6 +14,8 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
+from pim.formatting import plain_amount
+
 
 @dataclass(frozen=True, slots=True)
 class ResolutionContext:
@@ -38,6 +40,11 @@ class Money:
     currency: str
     formatted: str
 
+    @property
+    def plain(self) -> str:
+        """The amount for machines: ``12.34`` (the currency's minor digits, no symbol)."""
+        return plain_amount(self.amount, self.currency)
+
 
 @dataclass(frozen=True, slots=True)
 class SalePrice:
@@ -47,6 +54,15 @@ class SalePrice:
     start: date | None
     end: date | None
     validity: str
+    effective: str = ""
+    """The window as an ISO 8601 interval of times in the channel's time zone
+    (``2026-11-20T00:00+01:00/2027-01-06T23:59+01:00``); empty without an end date."""
+    prices: tuple[Money, ...] = ()
+    """The sale price in every currency of the product's price collection."""
+
+    def price_in(self, currency: str) -> Money | None:
+        """The sale price in ``currency``, if the collection has one (never converted)."""
+        return next((m for m in self.prices if m.currency == currency), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +167,8 @@ class ProductView:
     """The product model this product is a variant of."""
     axes: tuple[AttributeValue, ...] = ()
     price: Money | None = None
+    prices: tuple[Money, ...] = ()
+    """The regular price in every currency of the product's price collection."""
     sale: SalePrice | None = None
     availability: Availability | None = None
     brand: str | None = None
@@ -170,6 +188,10 @@ class ProductView:
     def current_price(self) -> Money | None:
         """What the product costs at the view's moment: the sale price if one is valid."""
         return self.sale.price if self.sale is not None else self.price
+
+    def price_in(self, currency: str) -> Money | None:
+        """The regular price in ``currency``, if the collection has one (never converted)."""
+        return next((m for m in self.prices if m.currency == currency), None)
 
     @property
     def fallbacks(self) -> dict[str, str]:

@@ -19,6 +19,7 @@ from pypdf import PdfReader
 
 from pim import Catalogue, publish
 from pim.channels.base import Publication
+from pim.config import Theme
 from pim.links import Campaign
 
 MOMENT = datetime(2026, 12, 1, 10, tzinfo=UTC)
@@ -190,3 +191,72 @@ def test_shelf_labels(out: Path) -> None:
     assert {parse_qs(urlsplit(u).query)["utm_content"][0] for u in urls} == {"labels-ru_RU"}
     for url in urls:
         assert (out / "web" / urlsplit(url).path.lstrip("/") / "index.html").is_file()
+
+
+def test_catalogue_laid_out_in_parts_keeps_contents_and_page_numbers_right(
+    example: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Parts of 5 cards: sections split over parts, several parts per section and page.
+    monkeypatch.setattr("pim.channels.pdf.catalogue.PART_CARDS", 5)
+    publish_pdf(example, tmp_path / "out", jobs=1, labels=False, leaflet=False, audiences=[])
+    reader = PdfReader(tmp_path / "out/pdf/en_US/catalogue.pdf")
+    texts = page_texts(tmp_path / "out/pdf/en_US/catalogue.pdf")
+    total = len(texts)
+    for number, text in enumerate(texts[1:], 2):
+        assert f"{number} / {total}" in text, f"page {number} is numbered"
+    assert str(total) not in texts[0].split(), "the cover has no number"
+    starts = {
+        name.removeprefix("cat-"): reader.get_destination_page_number(dest) + 1
+        for name, dest in reader.named_destinations.items()
+    }
+    assert len(starts) >= 5
+    entries = re.findall(r"(\S[^.]*?) ?\.{3,} ?(\d+)", texts[1].removeprefix("Contents"))
+    assert sorted(int(page) for _, page in entries) == sorted(starts.values())
+    links = [a.get_object() for a in reader.pages[1].get("/Annots", [])]
+    assert {str(a["/Dest"]).removeprefix("cat-") for a in links} == set(starts)
+    # Every page names its section in the running header, across parts.
+    labels = {int(page): label.strip() for label, page in entries}
+    for number, text in enumerate(texts[2:-1], 3):
+        owner = max(p for p in labels if p <= number)
+        assert labels[owner] in text, f"page {number} names {labels[owner]!r}: {text[-80:]!r}"
+    assert reader.metadata is not None and "Vitrina" in (reader.metadata.title or "")
+    assert reader.trailer["/Root"]["/Lang"] == "en-US"
+
+
+def test_pdf_a_and_pdf_ua_variants(example: Catalogue, tmp_path: Path) -> None:
+    publish_pdf(example, tmp_path / "a", pdf_variant="pdf/a-3b", audiences=[], labels=False)
+    reader = PdfReader(tmp_path / "a/pdf/en_US/catalogue.pdf")
+    intents = reader.trailer["/Root"]["/OutputIntents"]
+    assert intents[0].get_object()["/S"] == "/GTS_PDFA1"
+    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data()
+    assert b'pdfaid:part="3"' in xmp and b'pdfaid:conformance="B"' in xmp
+    assert len(list(decoded_codes(tmp_path / "a/pdf/en_US/catalogue.pdf"))) == 59
+    publish_pdf(example, tmp_path / "ua", pdf_variant="pdf/ua-1", audiences=[], labels=False)
+    root = PdfReader(tmp_path / "ua/pdf/en_US/leaflet.pdf").trailer["/Root"]
+    assert "/StructTreeRoot" in root and root["/MarkInfo"]["/Marked"]
+
+
+def test_a_missing_image_prints_a_placeholder_and_is_reported(
+    example: Catalogue, tmp_path: Path
+) -> None:
+    view = next(v for v in example.views("ecommerce", "en_US") if v.images)
+    for path in {view.images[0].path, *(d.path for d in view.images[0].derivatives)}:
+        (example.media.root / path).unlink()
+    manifest = publish_pdf(example, tmp_path / "out", audiences=[], labels=False)
+    warnings = [w for w in manifest["warnings"] if w["sku"] == view.sku]
+    assert warnings and warnings[0]["field"] == "images" and "missing" in warnings[0]["message"]
+    assert warnings[0]["channel"] == "pdf" and warnings[0]["locale"] == "en_US"
+    text = " ".join(page_texts(tmp_path / "out/pdf/en_US/catalogue.pdf"))
+    assert "No image" in text and view.sku in text
+
+
+def test_back_page_has_the_shops_details(example: Catalogue, tmp_path: Path) -> None:
+    theme = Theme(
+        name="Sklep Ćma", address="ul. Marszałkowska 1\n00-001 Warszawa", phone="+48 22 000 00 00"
+    )
+    context = Publication(MOMENT, theme=theme)
+    options = {"pdf": {"audiences": [], "labels": False, "leaflet": False}}
+    publish(example, ["pdf"], ["pl_PL"], out=tmp_path / "out", context=context, options=options)
+    back = page_texts(tmp_path / "out/pdf/pl_PL/catalogue.pdf")[-1]
+    assert "Sklep Ćma" in back and "ul. Marszałkowska 1" in back and "00-001 Warszawa" in back
+    assert "Telefon: +48 22 000 00 00" in back

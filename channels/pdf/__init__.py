@@ -14,19 +14,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
 from pim.brand import brand_files
 from pim.channels.base import Artifact, Channel, ChannelOptions, RenderContext
+from pim.channels.pdf.assembly import TOC_SCHEME, assemble
+from pim.channels.pdf.catalogue import LaidOutPart, Section, parts, sections
 from pim.channels.pdf.fetcher import BASE_URL, ResourceFetcher
-from pim.channels.pdf.images import print_image
+from pim.channels.pdf.images import UnusableImage, print_image
 from pim.channels.pdf.qr import qr_png
 from pim.channels.web.documents import page_path, product_document
 from pim.i18n import html_lang, language_name, text_direction
 from pim.templating import render
 from pim.view import ProductView
+
+if TYPE_CHECKING:
+    from weasyprint import Document
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +65,20 @@ class PdfOptions(ChannelOptions):
     label_rows: int = Field(default=7, ge=1, le=12)
     datasheet_files: Literal["combined", "per_product"] = "combined"
     """One file of every sheet per language, or ``datasheets-<audience>/<sku>.pdf``."""
+    pdf_variant: Literal["pdf/a-3b", "pdf/a-3u", "pdf/ua-1"] | None = None
+    """Archival (PDF/A-3) or accessible, tagged (PDF/UA-1) output. The catalogue is then
+    laid out in one piece (assembling parts would lose the variant's structure): slower."""
+
+
+@dataclass
+class Piece:
+    """A piece of a language's editions, laid out in a worker: one edition, or one part of
+    the catalogue (``sections``; ``back``: the part ends with the back page)."""
+
+    edition: str
+    products: list[dict[str, Any]]
+    sections: list[Section] = field(default_factory=list)
+    back: bool = False
 
 
 class PdfChannel(Channel[PdfOptions]):
@@ -77,7 +97,8 @@ class PdfChannel(Channel[PdfOptions]):
         """Prepare the cards (or, for an extra audience, the data sheets) of this share.
 
         The expensive per-product work (QR codes, print images) runs in parallel over the
-        shards; :meth:`finish` lays out each edition once every card is ready.
+        shards; the editions are laid out in pieces (:meth:`finish_pieces`) once every card
+        is ready.
         """
         artifacts = []
         for view in views:
@@ -99,41 +120,123 @@ class PdfChannel(Channel[PdfOptions]):
                 ctx.entries.append(sheet)
         return artifacts
 
-    def finish(self, entries: list[Any], ctx: RenderContext) -> list[Artifact]:
-        """Lay out and write the editions of one language."""
-        cards = sorted((e for e in entries if "sheet_for" not in e), key=lambda p: p["sku"])
-        pdf = self._pdf(
-            "pdf/catalogue.html",
-            ctx,
-            cards,
-            sections=_sections(cards),
-            count=len(cards),
-            base_url=ctx.links.base_url,
-        )
-        artifacts = [ctx.write("catalogue.pdf", pdf, [p["sku"] for p in cards])]
+    def finish_pieces(self, entries: list[Any], ctx: RenderContext) -> list[Piece]:
+        """The editions of one language as pieces to lay out in parallel: the catalogue in
+        parts (or whole, for a PDF variant), labels, the leaflet, the data sheets."""
+        cards = _catalogue_cards(entries)
+        pieces = []
+        if self.options.pdf_variant is None:
+            groups = parts(sections(cards))
+            pieces += [
+                Piece("catalogue-part", _products(g), g, back=i == len(groups) - 1)
+                for i, g in enumerate(groups)
+            ]
+        else:
+            pieces.append(Piece("catalogue", cards, sections(cards)))
         if self.options.labels and cards:
-            pdf = self._pdf("pdf/labels.html", ctx, cards, labels=cards)
-            artifacts.append(ctx.write("labels.pdf", pdf, [p["sku"] for p in cards]))
+            pieces.append(Piece("labels", cards))
         offers = [p for p in cards if "leaflet_qr" in p]
         if self.options.leaflet and offers:
-            campaign = ctx.publication.campaign
-            pdf = self._pdf("pdf/leaflet.html", ctx, offers, offers=offers, campaign=campaign)
-            artifacts.append(ctx.write("leaflet.pdf", pdf, [p["sku"] for p in offers]))
+            pieces.append(Piece("leaflet", offers))
         for audience in self.options.audiences:
             sheets = sorted(
                 (e for e in entries if e.get("sheet_for") == audience), key=lambda p: p["sku"]
             )
             if sheets:
-                pdf = self._pdf("pdf/datasheet.html", ctx, sheets, sheets=sheets)
-                artifacts.append(
-                    ctx.write(f"datasheets-{audience}.pdf", pdf, [p["sku"] for p in sheets])
-                )
+                pieces.append(Piece(f"datasheets-{audience}", sheets))
+        return pieces
+
+    def finish_piece(self, piece: Piece, ctx: RenderContext) -> LaidOutPart | list[Artifact]:
+        """Lay out a part of the catalogue, or lay out and write a whole edition."""
+        skus = [p["sku"] for p in piece.products]
+        if piece.edition == "catalogue-part":
+            document = self._document(
+                "pdf/catalogue.html",
+                ctx,
+                piece.products,
+                **self._catalogue_context(ctx, sections=piece.sections, back=piece.back),
+            )
+            starts: dict[str, int] = {}
+            for number, page in enumerate(document.pages):
+                for name in page.anchors:  # a section's anchor is on each page it spans
+                    if name.startswith("cat-"):
+                        starts.setdefault(name.removeprefix("cat-"), number)
+            return LaidOutPart(self._write(document), len(document.pages), starts)
+        if piece.edition == "catalogue":
+            pdf = self.whole_catalogue(piece.products, ctx)
+        elif piece.edition == "labels":
+            pdf = self._pdf("pdf/labels.html", ctx, piece.products, labels=piece.products)
+        elif piece.edition == "leaflet":
+            campaign = ctx.publication.campaign
+            offers = piece.products
+            pdf = self._pdf("pdf/leaflet.html", ctx, offers, offers=offers, campaign=campaign)
+        else:
+            pdf = self._pdf("pdf/datasheet.html", ctx, piece.products, sheets=piece.products)
+        return [ctx.write(f"{piece.edition}.pdf", pdf, skus)]
+
+    def finish(self, entries: list[Any], ctx: RenderContext) -> list[Artifact]:
+        """Write the editions of one language: assemble the catalogue's parts, collect the
+        editions the pieces wrote."""
+        if not ctx.pieces and entries:  # called directly, not by the publication
+            ctx.pieces = [self.finish_piece(p, ctx) for p in self.finish_pieces(entries, ctx)]
+        artifacts = [a for done in ctx.pieces if isinstance(done, list) for a in done]
+        if self.options.pdf_variant is None:
+            laid_out = [done for done in ctx.pieces if isinstance(done, LaidOutPart)]
+            cards = _catalogue_cards(entries)
+            pdf = self._assemble_catalogue(cards, laid_out, ctx)
+            artifacts.append(ctx.write("catalogue.pdf", pdf, [p["sku"] for p in cards]))
         return artifacts
 
-    def _pdf(
-        self, template: str, ctx: RenderContext, products: list[dict[str, Any]], **context: Any
+    def whole_catalogue(self, cards: list[dict[str, Any]], ctx: RenderContext) -> bytes:
+        """The catalogue laid out as one document (for PDF variants, and the benchmark)."""
+        context = self._catalogue_context(ctx, sections=sections(cards), back=True)
+        context.update(front=True, toc=context["sections"], count=len(cards), numbered=True)
+        context["toc_link"] = "#"
+        return self._pdf("pdf/catalogue.html", ctx, cards, **context)
+
+    def _assemble_catalogue(
+        self, cards: list[dict[str, Any]], laid_out: list[LaidOutPart], ctx: RenderContext
     ) -> bytes:
-        """Render ``template`` with the products' resources, through the restricted fetcher."""
+        """The front matter with the parts' real page numbers, then the parts, numbered."""
+        toc = sections(cards)
+        first_page: dict[str, int] = {}
+        offset = 0
+        for part in laid_out:
+            for code, number in part.starts.items():
+                first_page.setdefault(code, offset + number)
+            offset += part.pages
+        front_pages = 2  # the cover and one page of contents, until laid out
+        while True:
+            for section in toc:
+                section.page = front_pages + first_page[section.code] + 1
+            context = self._catalogue_context(ctx, sections=[], back=not laid_out)
+            context.update(front=True, toc=toc, count=len(cards), toc_link=TOC_SCHEME)
+            front = self._document("pdf/catalogue.html", ctx, [], **context)
+            if len(front.pages) == front_pages or not laid_out:
+                break
+            front_pages = len(front.pages)
+        numbers = self._pdf("pdf/page_numbers.html", ctx, [], count=front_pages + offset)
+        documents = [self._write(front)] + [part.pdf for part in laid_out]
+        return assemble(documents, numbers, html_lang(ctx.locale))
+
+    def _catalogue_context(
+        self, ctx: RenderContext, *, sections: list[Section], back: bool
+    ) -> dict[str, Any]:
+        return {
+            "front": False,
+            "toc": [],
+            "count": 0,
+            "sections": sections,
+            "back": back,
+            "numbered": False,
+            "toc_link": "#",
+            "base_url": ctx.links.base_url,
+        }
+
+    def _document(
+        self, template: str, ctx: RenderContext, products: list[dict[str, Any]], **context: Any
+    ) -> Document:
+        """Lay out ``template`` with the products' resources, through the restricted fetcher."""
         from weasyprint import HTML  # imported here: WeasyPrint takes a second to load
 
         fetcher = ResourceFetcher()
@@ -155,11 +258,23 @@ class PdfChannel(Channel[PdfOptions]):
             moment=ctx.publication.moment.isoformat(timespec="seconds"),
             **context,
         )
-        pdf = HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).write_pdf()
+        document = HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).render(
+            pdf_variant=self.options.pdf_variant
+        )
         if fetcher.refused:
             log.warning("refused in %s: %s", ctx.locale, fetcher.refused)
+        return document
+
+    def _write(self, document: Document) -> bytes:
+        pdf = document.write_pdf(pdf_variant=self.options.pdf_variant)
         assert pdf is not None
         return bytes(pdf)
+
+    def _pdf(
+        self, template: str, ctx: RenderContext, products: list[dict[str, Any]], **context: Any
+    ) -> bytes:
+        """Lay out and write ``template`` (see :meth:`_document`)."""
+        return self._write(self._document(template, ctx, products, **context))
 
     @staticmethod
     def _add_qr(entry: dict[str, Any], view: ProductView, ctx: RenderContext, edition: str) -> None:
@@ -182,29 +297,24 @@ class PdfChannel(Channel[PdfOptions]):
         doc["qr_url"] = link
         doc["print_image"] = None
         if view.images:
+            image = view.images[0]
             try:
-                source = ctx.media_root / view.images[0].derivative("medium").path
+                source = ctx.media_root / image.derivative("medium").path
             except KeyError:
-                source = ctx.media_root / view.images[0].path
-            data = print_image(source, CARD_IMAGE_MM)
-            if data is not None:
+                source = ctx.media_root / image.path
+            try:
+                resources[f"images/{view.sku}.jpg"] = print_image(source, CARD_IMAGE_MM)
                 doc["print_image"] = f"images/{view.sku}.jpg"
-                resources[doc["print_image"]] = data
+            except UnusableImage as exc:
+                ctx.notice(view.sku, "images", f"{image.path}: {exc}; printed a placeholder")
         doc["resources"] = resources
         return doc
 
 
-def _sections(products: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Products grouped by their first category, sections in the order of the category tree."""
-    sections: dict[str, dict[str, Any]] = {}
-    for p in products:
-        if not p["categories"]:
-            continue
-        path = p["categories"][0]
-        code = path["codes"][-1]
-        section = sections.setdefault(
-            code,
-            {"code": code, "labels": path["labels"][1:] or path["labels"], "products": []},
-        )
-        section["products"].append(p)
-    return sorted(sections.values(), key=lambda s: s["labels"])
+def _catalogue_cards(entries: list[Any]) -> list[dict[str, Any]]:
+    """The catalogue's cards (not the data sheets of extra audiences), by SKU."""
+    return sorted((e for e in entries if "sheet_for" not in e), key=lambda p: p["sku"])
+
+
+def _products(group: list[Section]) -> list[dict[str, Any]]:
+    return [p for section in group for p in section.products]

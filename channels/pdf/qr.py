@@ -11,6 +11,7 @@ import io
 from functools import lru_cache
 
 import qrcode
+from PIL import Image
 from qrcode.constants import ERROR_CORRECT_M
 
 QUIET_ZONE = 4
@@ -23,7 +24,11 @@ def qr_png(url: str) -> bytes:
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=QUIET_ZONE, box_size=1)
     code.add_data(url)
     code.make(fit=True)
-    image = code.make_image().get_image().convert("1")
+    # From the module matrix (quiet zone included) rather than qrcode's image factory,
+    # which draws every module as a rectangle.
+    matrix = code.get_matrix()
+    pixels = bytes(0 if dark else 255 for row in matrix for dark in row)
+    image = Image.frombytes("L", (len(matrix), len(matrix)), pixels).convert("1")
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()

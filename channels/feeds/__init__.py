@@ -1,0 +1,453 @@
+"""Marketplace feeds: Google Merchant Center, Yandex Market YML and Ceneo XML, per language.
+
+``OUT/feeds/<locale>/<feed>.xml`` (or ``.xml.gz``) and ``<feed>.report.json`` for each feed
+configured under ``[channels.feeds.<feed>]`` (default: ``google``, ``yandex`` and ``ceneo``).
+Each feed's rules are data: its format, currency (taken from the product's price collection,
+never converted), field templates, category mapping, include/exclude filters and limits.
+A product a feed can't list (no price in its currency, no image, an id over the format's
+limit, filtered out) is left out and listed in the feed's report and the manifest's
+``skipped``; a text over a limit is cut on a word boundary and reported in both the report
+and the manifest's ``warnings``.
+
+The products of a language are written in shards in parallel, streamed with
+``lxml.etree.xmlfile`` into private part files; :meth:`FeedsChannel.finish` joins the parts
+between the document's head and tail (gzip parts are gzip members, so they join as they are).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from lxml import etree
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from pim.channels.base import Artifact, Channel, ChannelOptions, RenderContext
+from pim.channels.feeds.formats import FORMATS, FeedFormat, FeedItem, G, document_parts
+from pim.channels.feeds.text import truncate, xml_text
+from pim.channels.web.documents import media_site_path
+from pim.links import UTM
+from pim.view import ProductView
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_]+)\}")
+_SPACES = re.compile(" {2,}")
+_WRAPPER = b"</vitrina-part>"
+
+
+class FeedFilter(BaseModel):
+    """Products to include or exclude: by category (or an ancestor), brand, availability, SKU."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    categories: tuple[str, ...] = ()
+    brands: tuple[str, ...] = ()
+    availability: tuple[str, ...] = ()
+    skus: tuple[str, ...] = ()
+
+    def matches(self, view: ProductView) -> str | None:
+        """Which rule matches ``view`` (``categories``, ``brands``…), or None."""
+        if self.categories and any(
+            c in self.categories for path in view.categories for c in path.codes
+        ):
+            return "categories"
+        if self.brands and view.brand in self.brands:
+            return "brands"
+        if self.availability and view.availability and view.availability.code in self.availability:
+            return "availability"
+        if self.skus and view.sku in self.skus:
+            return "skus"
+        return None
+
+    @property
+    def empty(self) -> bool:
+        """No rule at all."""
+        return not (self.categories or self.brands or self.availability or self.skus)
+
+
+class FeedRules(BaseModel):
+    """``[channels.feeds.<feed>]``: one feed's format and rules."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: Literal["google", "yml", "ceneo"]
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    """Prices in this currency from each product's price collection; default: the catalogue
+    channel's currency for the locale. A product without a price in it is left out."""
+    fields: dict[str, str] = {}
+    """Templates of the feed's texts over the view: ``title = "{brand} {name}"``; names are
+    ``name``, ``brand``, ``sku``, ``gtin``, ``mpn``, ``family`` or an attribute code."""
+    categories: dict[str, str] = {}
+    """Catalogue category code → the marketplace's category (Google's taxonomy id or path,
+    Ceneo's path); a product takes the mapping of its deepest mapped category."""
+    include: FeedFilter = FeedFilter()
+    """Only products matching one of these rules (empty: every product)."""
+    exclude: FeedFilter = FeedFilter()
+    limits: dict[str, int] = {}
+    """Overrides of the format's character limits (``id``, ``title``, ``description``)."""
+    variant_attributes: dict[str, str] = {"color": "color", "size": "size"}
+    """The format's variant fields → the catalogue's attribute codes."""
+    condition: Literal["new", "refurbished", "used"] = "new"
+    image_size: Literal["thumb", "medium", "large"] = "large"
+    """Which published image size (the web channel's ``media/<size>/``) the feed links."""
+    gzip: bool = False
+    utm_source: str | None = None
+    utm_medium: str | None = None
+
+    @property
+    def spec(self) -> FeedFormat:
+        """The format's definition."""
+        return FORMATS[self.format]
+
+    def limit(self, name: str) -> int | None:
+        """The character limit of a field."""
+        return self.limits.get(name, self.spec.limits.get(name))
+
+
+DEFAULT_FEEDS = {
+    "google": FeedRules(format="google"),
+    "yandex": FeedRules(format="yml"),
+    "ceneo": FeedRules(format="ceneo"),
+}
+
+
+class FeedsOptions(ChannelOptions):
+    """Options of the feeds channel: each ``[channels.feeds.<name>]`` table is a feed."""
+
+    feeds: dict[str, FeedRules] = Field(default_factory=lambda: dict(DEFAULT_FEEDS))
+    company: str | None = None
+    """The company behind the shop (YML's ``company``); default: the theme's name."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _feed_tables(cls, data: Any) -> Any:
+        """``[channels.feeds.google]`` and friends are feeds."""
+        if not isinstance(data, dict):
+            return data
+        known = set(cls.model_fields)
+        tables = {k: v for k, v in data.items() if k not in known}
+        if not tables:
+            return data
+        rest = {k: v for k, v in data.items() if k in known}
+        return {**rest, "feeds": {**rest.get("feeds", {}), **tables}}
+
+
+class _PartSink:
+    """A file object for ``xmlfile`` that drops the wrapper element around the items."""
+
+    def __init__(self, target: IO[bytes] | gzip.GzipFile) -> None:
+        self.target = target
+        self.head = True
+        self.held = b""
+
+    def write(self, data: bytes) -> int:
+        if self.head:
+            self.held += data
+            end = self.held.find(b">")
+            if end < 0:
+                return len(data)
+            self.head, data, self.held = False, self.held[end + 1 :], b""
+        data = self.held + data
+        keep = len(_WRAPPER)
+        self.target.write(data[:-keep] if len(data) > keep else b"")
+        self.held = data[-keep:] if len(data) > keep else data
+        return len(data)
+
+    def close(self) -> None:
+        if self.held != _WRAPPER:
+            raise ValueError(f"unexpected end of a feed part: {self.held!r}")
+
+
+class FeedsChannel(Channel[FeedsOptions]):
+    """Marketplace XML feeds per language, with mapping rules and an error report."""
+
+    name = "feeds"
+    description = "Google Merchant, Yandex Market YML and Ceneo XML feeds per language."
+    Options = FeedsOptions
+    per_product = True
+    utm_source = "feed"
+    utm_medium = "cpc"
+
+    def render(self, views: Iterable[ProductView], ctx: RenderContext) -> list[Artifact]:
+        """Stream this share's items of every feed into part files."""
+        with ExitStack() as stack:
+            writers = {}
+            states: dict[str, dict[str, Any]] = {}
+            for name, rules in self.options.feeds.items():
+                part = ctx.scratch(f"{name}-{uuid.uuid4().hex}.part")
+                raw: IO[bytes] = stack.enter_context(open(part, "wb"))
+                target: IO[bytes] | gzip.GzipFile = raw
+                if rules.gzip:  # one gzip member per part: members join into one .gz file
+                    target = gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0)
+                    stack.enter_context(target)
+                sink = _PartSink(target)
+                xf = stack.enter_context(etree.xmlfile(sink, encoding="utf-8"))
+                stack.enter_context(xf.element("vitrina-part", nsmap={"g": G}))
+                writers[name] = xf
+                states[name] = {
+                    "feed": name,
+                    "part": str(part),
+                    "skus": [],
+                    "excluded": [],
+                    "cut": [],
+                    "categories": {},
+                    "currency": None,
+                    "sink": sink,
+                }
+            for view in views:
+                for name, rules in self.options.feeds.items():
+                    state = states[name]
+                    item = self._item(view, name, rules, ctx, state)
+                    if item is None:
+                        continue
+                    writers[name].write(rules.spec.write_item(item))
+                    state["skus"].append(view.sku)
+                    state["currency"] = item.price.currency
+                    for path in view.categories[:1]:
+                        for depth in range(1, len(path.codes)):
+                            state["categories"][path.codes[depth]] = (
+                                path.labels[depth],
+                                path.codes[depth - 1] if depth > 1 else None,
+                            )
+        for state in states.values():
+            state.pop("sink").close()
+            ctx.entries.append(state)
+        return []
+
+    def _item(
+        self,
+        view: ProductView,
+        name: str,
+        rules: FeedRules,
+        ctx: RenderContext,
+        state: dict[str, Any],
+    ) -> FeedItem | None:
+        """The feed's item for ``view``, or None with the reason recorded."""
+
+        def leave_out(reason: str) -> None:
+            state["excluded"].append({"sku": view.sku, "reason": reason})
+            ctx.skip(view.sku, f"{name}: {reason}")
+
+        if not rules.include.empty and rules.include.matches(view) is None:
+            leave_out("not matched by the feed's include rules")
+            return None
+        rule = rules.exclude.matches(view)
+        if rule is not None:
+            leave_out(f"excluded by the feed's exclude.{rule} rule")
+            return None
+        spec = rules.spec
+        item_id = xml_text(view.sku)
+        id_limit = rules.limit("id")
+        if id_limit is not None and len(item_id) > id_limit:
+            leave_out(f"the id is {len(item_id)} characters; {spec.title} allows {id_limit}")
+            return None
+        currency = rules.currency or (view.price.currency if view.price else None)
+        price = view.price_in(currency) if currency else None
+        if price is None:
+            leave_out(f"no price in {currency}" if currency else "no price")
+            return None
+        code = view.availability.code if view.availability else None
+        availability = spec.availability.get(code) if code else None
+        if availability is None:
+            leave_out(
+                f"availability {code} is not listed on {spec.title}" if code else "no availability"
+            )
+            return None
+
+        def text(field: str, default: str) -> str:
+            value = xml_text(_template(rules.fields.get(field, default), view)).strip()
+            limit = rules.limit(field)
+            if limit is not None and len(value) > limit:
+                cut = truncate(value, limit)
+                state["cut"].append(
+                    {"sku": view.sku, "field": field, "length": len(value), "limit": limit}
+                )
+                ctx.notice(
+                    view.sku, f"{name}.{field}", f"cut from {len(value)} to {limit} characters"
+                )
+                return cut
+            return value
+
+        title = text("title", "{name}")
+        description = text("description", "{description}")
+        html = xml_text(view.description_html)
+        limit = rules.limit("description")
+        if limit is not None and len(html) > limit:
+            html = ""  # HTML can't be cut safely; the cut plain text is used
+        images = self._images(view, rules, ctx, spec.max_images)
+        category = _mapped_category(view, rules.categories)
+        path = view.categories[0] if view.categories else None
+        fields: dict[str, Any] = {
+            "title": title,
+            "description": description,
+            "images": images,
+            "price": price,
+            "category": category or (path.code if path and rules.format != "google" else None),
+        }
+        missing = [f for f in spec.required if not fields.get(f)]
+        if missing:
+            leave_out("missing " + ", ".join(missing))
+            return None
+        sale = view.sale.price_in(currency) if view.sale and currency else None
+        weight = None
+        if view.weight is not None and view.weight.unit in ("g", "kg", "lb", "oz"):
+            amount = view.weight.value
+            if view.weight.unit == "g" and rules.format != "google":
+                amount, unit = amount / 1000, "kg"
+            else:
+                unit = view.weight.unit
+            weight = (_plain(amount), unit)
+        axes = {a.code: a.formatted for a in (*view.axes, *view.attributes)}
+        return FeedItem(
+            id=item_id,
+            title=title,
+            description=description,
+            description_html=html,
+            link=self._link(view, name, rules, ctx),
+            images=images,
+            availability=availability,
+            price=price,
+            sale=sale,
+            sale_effective=view.sale.effective if view.sale and sale else "",
+            brand=xml_text(view.brand) if view.brand else None,
+            gtin=view.gtin,
+            mpn=xml_text(view.mpn) if view.mpn else None,
+            category=category if rules.format != "yml" else None,
+            category_path=tuple(xml_text(t) for t in (path.labels[1:] or path.labels))
+            if path
+            else (),
+            category_codes=path.codes[1:] if path else (),
+            group=view.group,
+            variant={
+                field: xml_text(axes[code])
+                for field, code in rules.variant_attributes.items()
+                if code in axes
+            },
+            weight=weight,
+            params=[
+                (
+                    xml_text(a.label),
+                    _plain(a.value) if a.unit else xml_text(a.formatted),
+                    a.unit,
+                )
+                for a in view.attributes
+                if a.formatted
+            ],
+            condition=rules.condition,
+        )
+
+    @staticmethod
+    def _link(view: ProductView, name: str, rules: FeedRules, ctx: RenderContext) -> str:
+        """The landing page with the feed's UTM tags (``utm_content`` = the feed's name)."""
+        spec = rules.spec
+        source, medium = rules.utm_source or spec.utm_source, rules.utm_medium or spec.utm_medium
+        return ctx.links.product_url(view, UTM(source, medium, content=name))
+
+    @staticmethod
+    def _images(view: ProductView, rules: FeedRules, ctx: RenderContext, most: int) -> list[str]:
+        base = ctx.links.base_url.rstrip("/")
+        urls = []
+        for image in view.images[:most]:
+            try:
+                derivative = image.derivative(rules.image_size)
+            except KeyError:
+                continue
+            urls.append(f"{base}/{media_site_path(derivative.path)}")
+        return urls
+
+    def finish(self, entries: list[Any], ctx: RenderContext) -> list[Artifact]:
+        """Join each feed's parts between its head and tail; write its report."""
+        artifacts = []
+        moment = ctx.publication.moment
+        for name, rules in self.options.feeds.items():
+            parts = [e for e in entries if e["feed"] == name]
+            categories: dict[str, tuple[str, str | None]] = {}
+            for p in parts:
+                categories.update(p["categories"])
+            skus = [s for p in parts for s in p["skus"]]
+            currency = rules.currency or next((p["currency"] for p in parts if p["currency"]), "")
+            head, tail = document_parts(
+                rules.format,
+                {
+                    "title": ctx.theme.name,
+                    "company": self.options.company or ctx.theme.name,
+                    "link": ctx.links.base_url,
+                    "description": f"{ctx.theme.name} ({ctx.locale})",
+                    "date": moment.isoformat(timespec="seconds"),
+                    "currency": currency,
+                    "categories": sorted(
+                        (code, label, parent) for code, (label, parent) in categories.items()
+                    ),
+                },
+            )
+            path = f"{name}.xml.gz" if rules.gzip else f"{name}.xml"
+            artifacts.append(ctx.write_stream(path, _joined(head, tail, parts, rules.gzip), skus))
+            report = {
+                "feed": name,
+                "format": rules.format,
+                "title": rules.spec.title,
+                "locale": ctx.locale,
+                "currency": currency,
+                "moment": moment.isoformat(),
+                "file": path,
+                "items": len(skus),
+                "excluded": sorted(
+                    (x for p in parts for x in p["excluded"]), key=lambda x: x["sku"]
+                ),
+                "cut": sorted((x for p in parts for x in p["cut"]), key=lambda x: x["sku"]),
+            }
+            text = json.dumps(report, ensure_ascii=False, indent=1) + "\n"
+            artifacts.append(ctx.write(f"{name}.report.json", text))
+        return artifacts
+
+
+def _joined(head: bytes, tail: bytes, parts: list[dict[str, Any]], packed: bool) -> Iterator[bytes]:
+    """The feed's bytes: head, every part in order, tail (each a gzip member if packed)."""
+    pack = (lambda b: gzip.compress(b, mtime=0)) if packed else (lambda b: b)
+    yield pack(head)
+    for part in parts:
+        with open(part["part"], "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                yield chunk
+        Path(part["part"]).unlink()
+    yield pack(tail)
+
+
+def _template(template: str, view: ProductView) -> str:
+    """``template`` with ``{name}``-style placeholders filled from the view."""
+    core = {
+        "name": view.name,
+        "brand": view.brand or "",
+        "sku": view.sku,
+        "gtin": view.gtin or "",
+        "mpn": view.mpn or "",
+        "family": view.family_label or "",
+        "description": view.description_text,
+    }
+
+    def value(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key in core:
+            return core[key]
+        attribute = view.attribute(key)
+        return attribute.formatted if attribute else ""
+
+    return _SPACES.sub(" ", _PLACEHOLDER.sub(value, template)).strip()
+
+
+def _mapped_category(view: ProductView, mapping: dict[str, str]) -> str | None:
+    for path in view.categories:
+        for code in reversed(path.codes):
+            if code in mapping:
+                return mapping[code]
+    return None
+
+
+def _plain(value: Any) -> str:
+    text = format(value, "f") if not isinstance(value, str) else value
+    return text.rstrip("0").rstrip(".") if "." in text else text

@@ -1,0 +1,76 @@
+"""The catalogue edition in parts: sections grouped into parts that are laid out in parallel.
+
+A part holds whole category sections while they fit; a larger section is split into parts of
+whole pages' worth of cards (the second and later parts are ``continued``: no heading, the
+running header still names the category). Every section starts on a new page, so laying out
+the parts separately gives the same pages as one document, and the table of contents gets
+its page numbers from where each part's sections landed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+PART_CARDS = 96
+"""Cards per part: a multiple of the cards on an A4 page (2 × 4), large enough that the fixed
+cost of a WeasyPrint document (stylesheet, fonts) stays small against its layout."""
+
+
+@dataclass
+class Section:
+    """A category section of the catalogue (or the continued rest of one)."""
+
+    code: str
+    labels: list[str]
+    products: list[dict[str, Any]] = field(default_factory=list)
+    continued: bool = False
+    page: int | None = None
+    """The page it starts on, once known (for the table of contents)."""
+
+
+@dataclass(frozen=True)
+class LaidOutPart:
+    """A part of the catalogue laid out in a worker: its PDF and where its sections start."""
+
+    pdf: bytes
+    pages: int
+    starts: dict[str, int]
+    """Section code → index of the page (in this part) the section starts on."""
+
+
+def sections(cards: list[dict[str, Any]]) -> list[Section]:
+    """Products grouped by their first category, sections in the order of the category tree."""
+    found: dict[str, Section] = {}
+    for p in cards:
+        if not p["categories"]:
+            continue
+        path = p["categories"][0]
+        code = path["codes"][-1]
+        section = found.get(code)
+        if section is None:
+            section = found[code] = Section(code, path["labels"][1:] or path["labels"])
+        section.products.append(p)
+    return sorted(found.values(), key=lambda s: s.labels)
+
+
+def parts(all_sections: list[Section], size: int | None = None) -> list[list[Section]]:
+    """The sections grouped into parts of about ``size`` (:data:`PART_CARDS`) cards."""
+    size = size or PART_CARDS
+    result: list[list[Section]] = []
+    current: list[Section] = []
+    count = 0
+    for section in all_sections:
+        pieces = [
+            Section(section.code, section.labels, section.products[i : i + size], i > 0)
+            for i in range(0, len(section.products), size)
+        ]
+        for piece in pieces:
+            if current and count + len(piece.products) > size:
+                result.append(current)
+                current, count = [], 0
+            current.append(piece)
+            count += len(piece.products)
+    if current:
+        result.append(current)
+    return result

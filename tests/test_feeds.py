@@ -1,0 +1,202 @@
+"""Marketplace feeds read back with a strict parser and checked against the web JSON."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import HOSTILE
+from lxml import etree
+
+from pim import Catalogue, publish
+from pim.channels.base import Publication
+from pim.channels.feeds.text import truncate
+
+MOMENT = datetime(2026, 12, 1, 10, tzinfo=UTC)
+G = "{http://base.google.com/ns/1.0}"
+FIXTURES = Path(__file__).parent / "fixtures"
+LONG = ("Długi opis " * 600).strip()  # 6,600 characters
+
+
+def strict(path: Path) -> etree._ElementTree:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    data = path.read_bytes()
+    if path.suffix == ".gz":
+        data = gzip.decompress(data)
+    return etree.ElementTree(etree.fromstring(data, parser))
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory: pytest.TempPathFactory, hostile_example_dir: Path) -> Iterator[Path]:
+    """Web and feeds from the example catalogue, a hostile product and a very long text."""
+    root = tmp_path_factory.mktemp("feeds")
+    products = hostile_example_dir / "products.csv"
+    with products.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter=";"))
+    row = {**rows[-1], "sku": "ZZ-CONTROL"}
+    row["name-en_US"] = "Control\x03 ]]> & <b>chars</b> 😀"
+    row["description-en_US-ecommerce"] = LONG
+    with products.open("a", encoding="utf-8", newline="") as fh:
+        csv.DictWriter(fh, fieldnames=list(rows[0]), delimiter=";").writerow(row)
+    options = {
+        "feeds": {
+            "google": {"format": "google", "categories": {"headphones": "505771"}},
+            "google-pln": {"format": "google", "currency": "PLN", "gzip": True},
+            "yandex": {"format": "yml", "exclude": {"categories": ["furniture"]}},
+            "ceneo": {"format": "ceneo"},
+        }
+    }
+    with Catalogue.open(root / "shop.db", media=root / "media") as cat:
+        cat.import_path(hostile_example_dir)
+        manifest = publish(
+            cat,
+            ["web", "feeds"],
+            ["en_US", "pl_PL"],
+            out=root / "out",
+            jobs=2,
+            context=Publication(MOMENT),
+            options=options,
+        )
+    (root / "out" / "manifest.copy.json").write_text(json.dumps(manifest))
+    yield root / "out"
+
+
+def web_docs(out: Path, locale: str) -> dict[str, dict[str, Any]]:
+    docs = (json.loads(p.read_text()) for p in (out / "web" / locale / "products").glob("*.json"))
+    return {d["sku"]: d for d in docs}
+
+
+@pytest.mark.parametrize("locale", ["en_US", "pl_PL"])
+def test_google_feed_follows_the_format_and_agrees_with_the_web(out: Path, locale: str) -> None:
+    tree = strict(out / "feeds" / locale / "google.xml")
+    assert tree.getroot().tag == "rss" and tree.getroot().get("version") == "2.0"
+    docs = web_docs(out, locale)
+    items = tree.findall("channel/item")
+    assert len(items) >= 55
+    ids = [i.findtext(f"{G}id") for i in items]
+    assert len({i.casefold() for i in ids}) == len(ids), "ids are unique, case folded"
+    for item in items:
+        sku = item.findtext(f"{G}id")
+        doc = docs[sku]
+        assert len(sku) <= 50 and len(item.findtext("title")) <= 150
+        assert len(item.findtext("description")) <= 5000
+        assert len(item.findall(f"{G}additional_image_link")) <= 10
+        assert item.findtext(f"{G}availability") in {
+            "in_stock",
+            "out_of_stock",
+            "preorder",
+            "backorder",
+        }
+        price = item.findtext(f"{G}price")
+        assert re.fullmatch(r"\d+\.\d{2} [A-Z]{3}", price)
+        amount, currency = price.split()
+        assert currency == doc["price"]["currency"]
+        assert float(amount) == float(doc["price"]["amount"])
+        if doc["sale"]:
+            assert float(item.findtext(f"{G}sale_price").split()[0]) == float(doc["sale"]["amount"])
+            assert "/" in (item.findtext(f"{G}sale_price_effective_date") or "/")
+        link = item.findtext("link")
+        assert link.startswith(doc["url"]) and "utm_source=google" in link
+        assert (out / "web" / item.findtext(f"{G}image_link").split("/", 3)[3]).is_file()
+        if "headphones" in [c for p in doc["categories"] for c in p["codes"]]:
+            assert item.findtext(f"{G}google_product_category") == "505771"
+        if doc.get("group"):
+            assert item.findtext(f"{G}item_group_id") == doc["group"]
+
+
+def test_hostile_and_long_texts(out: Path) -> None:
+    tree = strict(out / "feeds/en_US/google.xml")
+    items = {i.findtext(f"{G}id"): i for i in tree.findall("channel/item")}
+    assert items["ZZ-HOSTILE"].findtext("title") == " ".join(HOSTILE.split())
+    control = items["ZZ-CONTROL"]
+    assert control.findtext("title") == "Control ]]> & <b>chars</b> 😀"
+    description = control.findtext("description")
+    assert len(description) <= 5000 and description.endswith("…")
+    assert description[:-1].split()[-1] in {"Długi", "opis"}, "cut between words"
+    report = json.loads((out / "feeds/en_US/google.report.json").read_text())
+    assert {"sku": "ZZ-CONTROL", "field": "description", "length": len(LONG), "limit": 5000} in (
+        report["cut"]
+    )
+    manifest = json.loads((out / "manifest.copy.json").read_text())
+    assert any(
+        w["sku"] == "ZZ-CONTROL" and w["field"] == "google.description"
+        for w in manifest["warnings"]
+    )
+    for name in ("yandex.xml", "ceneo.xml"):
+        text = (out / "feeds/en_US" / name).read_text()
+        assert "\x03" not in text and "ZZ-CONTROL" in text
+        strict(out / "feeds/en_US" / name)
+
+
+def test_yml_is_valid_against_the_current_dtd(out: Path) -> None:
+    dtd = etree.DTD(str(FIXTURES / "yml_catalog.dtd"))
+    for locale in ("en_US", "pl_PL"):
+        tree = strict(out / "feeds" / locale / "yandex.xml")
+        assert dtd.validate(tree), dtd.error_log.filter_from_errors()
+        date = tree.getroot().get("date")
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", date)
+        offers = tree.findall("shop/offers/offer")
+        assert all(len(o.get("id")) <= 80 and len(o.findtext("name")) <= 150 for o in offers)
+        categories = {c.get("id") for c in tree.findall("shop/categories/category")}
+        assert {o.findtext("categoryId") for o in offers} <= categories
+    report = json.loads((out / "feeds/en_US/yandex.report.json").read_text())
+    excluded = {x["reason"] for x in report["excluded"]}
+    assert "excluded by the feed's exclude.categories rule" in excluded
+
+
+def test_ceneo_offers(out: Path) -> None:
+    tree = strict(out / "feeds/pl_PL/ceneo.xml")
+    assert tree.getroot().tag == "offers" and tree.getroot().get("version") == "1"
+    docs = web_docs(out, "pl_PL")
+    offers = tree.findall("group/o")
+    assert offers
+    for o in offers:
+        assert (
+            o.get("id")
+            and o.get("url")
+            and o.get("avail") in {"1", "3", "7", "14", "90", "99", "110"}
+        )
+        assert len(o.findall("imgs/main")) == 1
+        assert "/" in o.findtext("cat") or o.findtext("cat")
+        doc = docs[o.get("id")]
+        current = doc["current_price"]
+        assert float(o.get("price")) == float(current["amount"]) and current["currency"] == "PLN"
+    report = json.loads((out / "feeds/pl_PL/ceneo.report.json").read_text())
+    assert all(
+        "availability out_of_stock" in x["reason"]
+        for x in report["excluded"]
+        if x["sku"] == "VC-V8"
+    )
+
+
+def test_feed_currency_comes_from_the_price_collection(out: Path) -> None:
+    plain = (out / "feeds/en_US/google-pln.xml.gz").read_bytes()
+    assert plain[:2] == b"\x1f\x8b"
+    tree = strict(out / "feeds/en_US/google-pln.xml.gz")
+    prices = [i.findtext(f"{G}price") for i in tree.findall("channel/item")]
+    assert prices and all(p.endswith(" PLN") for p in prices)
+    manifest = json.loads((out / "manifest.copy.json").read_text())
+    skipped = {(s["sku"], s["reason"]) for s in manifest["skipped"] if s["locale"] == "en_US"}
+    report = json.loads((out / "feeds/en_US/google-pln.report.json").read_text())
+    for x in report["excluded"]:
+        assert (x["sku"], f"google-pln: {x['reason']}") in skipped
+    hostile = next(i for i in tree.findall("channel/item") if i.findtext(f"{G}id") == "ZZ-HOSTILE")
+    assert hostile.findtext(f"{G}price") == "43.00 PLN"
+
+
+@pytest.mark.parametrize("limit", [10, 20, 57])
+def test_truncate_cuts_on_words_and_whole_characters(limit: int) -> None:
+    text = "Zażółć gęślą jaźń 😀 e\u0301\u0301 " * 5
+    cut = truncate(text, limit)
+    assert len(cut) <= limit and cut.endswith("…")
+    assert text.startswith(cut[:-1].rstrip())
+    word = "e\u0301" * 40
+    cut = truncate(word, limit)
+    assert len(cut) <= limit and not cut[:-1].endswith("e")
