@@ -504,14 +504,13 @@ def _finish(
     skipped = [s for r in results for s in r.skipped]
     notices = [n for r in results for n in r.notices]
     finishes: list[tuple[Job, list[Any], int]] = []
+    staging, media_root = Path(setup.staging), Path(setup.media_root)
     piece_tasks: list[Task[tuple[Any, list[Notice]]]] = []
     for p in plans:
         channel = p.cls(p.options)
         publication = _for_scope(setup.publication, catalogue, p.scope)
         index = indexes.get(p.name)
-        shared = RenderContext(
-            channel, "", publication, Path(setup.staging), Path(setup.media_root), index
-        )
+        shared = RenderContext(channel, "", publication, staging, media_root, index)
         try:
             artifacts += channel.finish_channel(shared)
         except VitrinaError:
@@ -532,7 +531,8 @@ def _finish(
             ]
             job = Job(p.name, class_path(p.cls), options, loc, p.scope)
             try:
-                pieces = channel.finish_pieces(entries, _finish_context(setup, job, index)[1])
+                ctx = RenderContext(channel, loc, publication, staging, media_root, index)
+                pieces = channel.finish_pieces(entries, ctx)
             except Exception as exc:
                 raise _failure(exc, job, step=" in finish_pieces") from None
             finishes.append((job, entries, len(pieces)))

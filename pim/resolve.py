@@ -25,7 +25,6 @@ from pim.formatting import (
     format_boolean,
     format_date,
     format_measure,
-    format_money,
     format_number,
     format_validity,
 )
@@ -157,7 +156,8 @@ class Resolver:
         self.locale = ctx.locale
         self.chain = structure.fallback_chain(ctx.locale)
         self.currency = channel.currency_for(ctx.locale)
-        self.today = ctx.moment.astimezone(ZoneInfo(channel.timezone)).date()
+        self.zone = ZoneInfo(channel.timezone)
+        self.today = ctx.moment.astimezone(self.zone).date()
         self.roles = structure.roles
         core = {getattr(self.roles, r) for r in CORE_ROLES} | set(self.roles.images)
         self._visible: dict[str | None, tuple[AttributeDef, ...]] = {}
@@ -284,7 +284,7 @@ class Resolver:
         )
         categories = self._category_paths(product, ancestors)
         weight_attr = self._attrs.get(roles.weight or "")
-        prices = self._role(values, roles.price, sources)
+        prices = self._all_money(self._role(values, roles.price, sources))
         return ProductView(
             sku=product.sku,
             slug=product_slug(name, product.sku),
@@ -299,8 +299,8 @@ class Resolver:
             family_label=self._family_labels.get(family or ""),
             group=ancestors[0].sku if ancestors else None,
             axes=axes,
-            price=self._money(prices),
-            prices=self._all_money(prices),
+            price=self._in_currency(prices),
+            prices=prices,
             sale=self._sale(values, sources),
             availability=self._availability(values, sources),
             brand=_text(self._option_or_text(values, roles.brand, sources)),
@@ -316,13 +316,12 @@ class Resolver:
             enabled=product.enabled and all(a.enabled for a in ancestors),
         )
 
+    def _in_currency(self, prices: tuple[Money, ...]) -> Money | None:
+        """The price in the channel's currency for the locale, if the collection has one."""
+        return next((m for m in prices if m.currency == self.currency), None)
+
     def _money(self, prices: Any) -> Money | None:
-        if not prices or self.currency is None:
-            return None
-        for price in prices:
-            if price["currency"] == self.currency:
-                return self._one_money(price)
-        return None
+        return self._in_currency(self._all_money(prices))
 
     def _all_money(self, prices: Any) -> tuple[Money, ...]:
         return tuple(self._one_money(p) for p in prices) if prices else ()
@@ -332,14 +331,14 @@ class Resolver:
         money = self._prices.get(key)
         if money is None:
             amount, currency = Decimal(price["amount"]), price["currency"]
-            money = Money(amount, currency, format_money(amount, currency, self.locale))
+            money = Money(amount, currency, self.locale)
             if len(self._prices) < ATTRIBUTE_CACHE_SIZE:
                 self._prices[key] = money
         return money
 
     def _sale(self, values: Values, sources: dict[str, str]) -> SalePrice | None:
-        prices = self._role(values, self.roles.sale_price, sources)
-        money = self._money(prices)
+        prices = self._all_money(self._role(values, self.roles.sale_price, sources))
+        money = self._in_currency(prices)
         if money is None:
             return None
         start = _date(self._role(values, self.roles.sale_start, sources))
@@ -352,16 +351,15 @@ class Resolver:
             end,
             format_validity(start, end, self.locale),
             self._effective(start, end),
-            self._all_money(prices),
+            prices,
         )
 
     def _effective(self, start: date | None, end: date | None) -> str:
         """The sale window as an ISO 8601 interval in the channel's time zone."""
         if end is None:
             return ""
-        zone = ZoneInfo(self.channel.timezone)
-        begin = datetime.combine(start or self.today, time(0, 0), zone)
-        until = datetime.combine(end, time(23, 59), zone)
+        begin = datetime.combine(start or self.today, time(0, 0), self.zone)
+        until = datetime.combine(end, time(23, 59), self.zone)
         return f"{begin.isoformat(timespec='minutes')}/{until.isoformat(timespec='minutes')}"
 
     def _availability(self, values: Values, sources: dict[str, str]) -> Availability | None:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from pim.formatting import plain_amount
+from pim.formatting import format_money, plain_amount
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +38,18 @@ class Money:
 
     amount: Decimal
     currency: str
-    formatted: str
+    locale: str
+    _formatted: str | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def formatted(self) -> str:
+        """``1 299,00 лв.``: the amount in the view's locale, formatted by babel on first use
+        (a price collection holds currencies no channel of the locale may show)."""
+        if self._formatted is None:
+            formatted = format_money(self.amount, self.currency, self.locale)
+            object.__setattr__(self, "_formatted", formatted)
+            return formatted
+        return self._formatted
 
     @property
     def plain(self) -> str:
@@ -210,6 +221,12 @@ class ProductView:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, Money):
+        return {
+            "amount": format(value.amount, "f"),
+            "currency": value.currency,
+            "formatted": value.formatted,
+        }
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Decimal):

@@ -6,6 +6,7 @@ import csv
 import gzip
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +38,9 @@ def strict(path: Path) -> etree._ElementTree:
 def out(tmp_path_factory: pytest.TempPathFactory, hostile_example_dir: Path) -> Iterator[Path]:
     """Web and feeds from the example catalogue, a hostile product and a very long text."""
     root = tmp_path_factory.mktemp("feeds")
-    products = hostile_example_dir / "products.csv"
+    source = root / "catalogue"  # a copy: the hostile example is shared by other modules
+    shutil.copytree(hostile_example_dir, source)
+    products = source / "products.csv"
     with products.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh, delimiter=";"))
     row = {**rows[-1], "sku": "ZZ-CONTROL"}
@@ -54,7 +57,7 @@ def out(tmp_path_factory: pytest.TempPathFactory, hostile_example_dir: Path) -> 
         }
     }
     with Catalogue.open(root / "shop.db", media=root / "media") as cat:
-        cat.import_path(hostile_example_dir)
+        cat.import_path(source)
         manifest = publish(
             cat,
             ["web", "feeds"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -13,6 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 import pypdfium2
 import pytest
 import zxingcpp
+from fontTools.misc.timeTools import timestampSinceEpoch
+from fontTools.ttLib import TTFont
 from helpers import HOSTILE
 from lxml import html
 from pypdf import PdfReader
@@ -35,6 +38,23 @@ def out(tmp_path_factory: pytest.TempPathFactory, hostile_example_dir: Path) -> 
         cat.import_path(hostile_example_dir)
         publish(cat, ["web", "pdf"], LOCALES, out=root / "out", jobs=2, context=Publication(MOMENT))
     yield root / "out"
+
+
+def embedded_fonts(reader: PdfReader) -> Iterator[TTFont]:
+    """Every embedded TrueType font program in ``reader``, parsed by fontTools."""
+    seen = set()
+    for page in reader.pages:
+        fonts = page["/Resources"].get_object().get("/Font", {})
+        for ref in fonts.values():
+            font = ref.get_object()
+            for descendant in font.get("/DescendantFonts", [font]):
+                descriptor = descendant.get_object().get("/FontDescriptor")
+                if descriptor is None or "/FontFile2" not in descriptor.get_object():
+                    continue
+                data = descriptor.get_object()["/FontFile2"].get_object().get_data()
+                if data not in seen:
+                    seen.add(data)
+                    yield TTFont(io.BytesIO(data))
 
 
 def page_texts(pdf: Path) -> list[str]:
@@ -121,7 +141,12 @@ def test_jobs_1_and_2_give_the_same_pdf(example: Catalogue, tmp_path: Path) -> N
         publish(example, ["pdf"], ["pl_PL"], out=out, jobs=jobs, context=Publication(MOMENT))
         pdfs.append((out / "pdf/pl_PL/catalogue.pdf").read_bytes())
     assert pdfs[0] == pdfs[1]
-    info = PdfReader(tmp_path / "out1/pdf/pl_PL/catalogue.pdf").metadata
+    reader = PdfReader(tmp_path / "out1/pdf/pl_PL/catalogue.pdf")
+    fonts = list(embedded_fonts(reader))
+    assert fonts, "the fonts are embedded"
+    for font in fonts:  # stamped with the moment, not the clock
+        assert font["head"].modified == timestampSinceEpoch(MOMENT.timestamp())
+    info = reader.metadata
     assert info is not None and info.creation_date is not None
     assert info.creation_date.year == MOMENT.year and info.creation_date.month == MOMENT.month
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from lxml import etree
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from pim.channels.base import Artifact, Channel, ChannelOptions, RenderContext
 from pim.channels.feeds.formats import FORMATS, FeedFormat, FeedItem, G, document_parts
@@ -119,22 +119,16 @@ DEFAULT_FEEDS = {
 class FeedsOptions(ChannelOptions):
     """Options of the feeds channel: each ``[channels.feeds.<name>]`` table is a feed."""
 
-    feeds: dict[str, FeedRules] = Field(default_factory=lambda: dict(DEFAULT_FEEDS))
+    model_config = ConfigDict(extra="allow", frozen=True)
+    __pydantic_extra__: dict[str, FeedRules] = Field(init=False)
+
     company: str | None = None
     """The company behind the shop (YML's ``company``); default: the theme's name."""
 
-    @model_validator(mode="before")
-    @classmethod
-    def _feed_tables(cls, data: Any) -> Any:
-        """``[channels.feeds.google]`` and friends are feeds."""
-        if not isinstance(data, dict):
-            return data
-        known = set(cls.model_fields)
-        tables = {k: v for k, v in data.items() if k not in known}
-        if not tables:
-            return data
-        rest = {k: v for k, v in data.items() if k in known}
-        return {**rest, "feeds": {**rest.get("feeds", {}), **tables}}
+    @property
+    def feeds(self) -> dict[str, FeedRules]:
+        """The configured feeds by name; default: one per format."""
+        return dict(self.__pydantic_extra__ or {}) or dict(DEFAULT_FEEDS)
 
 
 class _PartSink:

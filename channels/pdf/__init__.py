@@ -13,7 +13,9 @@ no network, no ``file://``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -38,6 +40,23 @@ log = logging.getLogger(__name__)
 
 CARD_IMAGE_MM = 32.0
 """The printed width of a card's image; images are downscaled to 300 dpi at this size."""
+
+
+@contextmanager
+def _font_timestamps(epoch: int) -> Iterator[None]:
+    """Font subsets stamped with ``epoch``, not the clock (fontTools reads SOURCE_DATE_EPOCH).
+
+    Without it a PDF written a second later differs in the fonts' ``head.modified``.
+    A value the caller set is kept.
+    """
+    if "SOURCE_DATE_EPOCH" in os.environ:
+        yield
+        return
+    os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
+    try:
+        yield
+    finally:
+        os.environ.pop("SOURCE_DATE_EPOCH", None)
 
 
 class PdfOptions(ChannelOptions):
@@ -154,14 +173,14 @@ class PdfChannel(Channel[PdfOptions]):
                 "pdf/catalogue.html",
                 ctx,
                 piece.products,
-                **self._catalogue_context(ctx, sections=piece.sections, back=piece.back),
+                **self._catalogue_context(ctx, piece.sections, back=piece.back),
             )
             starts: dict[str, int] = {}
             for number, page in enumerate(document.pages):
                 for name in page.anchors:  # a section's anchor is on each page it spans
                     if name.startswith("cat-"):
                         starts.setdefault(name.removeprefix("cat-"), number)
-            return LaidOutPart(self._write(document), len(document.pages), starts)
+            return LaidOutPart(self._write(document, ctx), len(document.pages), starts)
         if piece.edition == "catalogue":
             pdf = self.whole_catalogue(piece.products, ctx)
         elif piece.edition == "labels":
@@ -177,8 +196,6 @@ class PdfChannel(Channel[PdfOptions]):
     def finish(self, entries: list[Any], ctx: RenderContext) -> list[Artifact]:
         """Write the editions of one language: assemble the catalogue's parts, collect the
         editions the pieces wrote."""
-        if not ctx.pieces and entries:  # called directly, not by the publication
-            ctx.pieces = [self.finish_piece(p, ctx) for p in self.finish_pieces(entries, ctx)]
         artifacts = [a for done in ctx.pieces if isinstance(done, list) for a in done]
         if self.options.pdf_variant is None:
             laid_out = [done for done in ctx.pieces if isinstance(done, LaidOutPart)]
@@ -189,9 +206,10 @@ class PdfChannel(Channel[PdfOptions]):
 
     def whole_catalogue(self, cards: list[dict[str, Any]], ctx: RenderContext) -> bytes:
         """The catalogue laid out as one document (for PDF variants, and the benchmark)."""
-        context = self._catalogue_context(ctx, sections=sections(cards), back=True)
-        context.update(front=True, toc=context["sections"], count=len(cards), numbered=True)
-        context["toc_link"] = "#"
+        whole = sections(cards)
+        context = self._catalogue_context(
+            ctx, whole, back=True, front=True, toc=whole, count=len(cards), numbered=True
+        )
         return self._pdf("pdf/catalogue.html", ctx, cards, **context)
 
     def _assemble_catalogue(
@@ -209,19 +227,28 @@ class PdfChannel(Channel[PdfOptions]):
         while True:
             for section in toc:
                 section.page = front_pages + first_page[section.code] + 1
-            context = self._catalogue_context(ctx, sections=[], back=not laid_out)
-            context.update(front=True, toc=toc, count=len(cards), toc_link=TOC_SCHEME)
+            context = self._catalogue_context(
+                ctx,
+                [],
+                back=not laid_out,
+                front=True,
+                toc=toc,
+                count=len(cards),
+                toc_link=TOC_SCHEME,
+            )
             front = self._document("pdf/catalogue.html", ctx, [], **context)
             if len(front.pages) == front_pages or not laid_out:
                 break
             front_pages = len(front.pages)
         numbers = self._pdf("pdf/page_numbers.html", ctx, [], count=front_pages + offset)
-        documents = [self._write(front)] + [part.pdf for part in laid_out]
+        documents = [self._write(front, ctx)] + [part.pdf for part in laid_out]
         return assemble(documents, numbers, html_lang(ctx.locale))
 
+    @staticmethod
     def _catalogue_context(
-        self, ctx: RenderContext, *, sections: list[Section], back: bool
+        ctx: RenderContext, sections: list[Section], *, back: bool, **overrides: Any
     ) -> dict[str, Any]:
+        """What ``pdf/catalogue.html`` needs; by default a part without front matter."""
         return {
             "front": False,
             "toc": [],
@@ -231,6 +258,7 @@ class PdfChannel(Channel[PdfOptions]):
             "numbered": False,
             "toc_link": "#",
             "base_url": ctx.links.base_url,
+            **overrides,
         }
 
     def _document(
@@ -265,8 +293,10 @@ class PdfChannel(Channel[PdfOptions]):
             log.warning("refused in %s: %s", ctx.locale, fetcher.refused)
         return document
 
-    def _write(self, document: Document) -> bytes:
-        pdf = document.write_pdf(pdf_variant=self.options.pdf_variant)
+    def _write(self, document: Document, ctx: RenderContext) -> bytes:
+        """The PDF's bytes, identical whenever the publication's moment is the same."""
+        with _font_timestamps(int(ctx.publication.moment.timestamp())):
+            pdf = document.write_pdf(pdf_variant=self.options.pdf_variant)
         assert pdf is not None
         return bytes(pdf)
 
@@ -274,7 +304,7 @@ class PdfChannel(Channel[PdfOptions]):
         self, template: str, ctx: RenderContext, products: list[dict[str, Any]], **context: Any
     ) -> bytes:
         """Lay out and write ``template`` (see :meth:`_document`)."""
-        return self._write(self._document(template, ctx, products, **context))
+        return self._write(self._document(template, ctx, products, **context), ctx)
 
     @staticmethod
     def _add_qr(entry: dict[str, Any], view: ProductView, ctx: RenderContext, edition: str) -> None:
