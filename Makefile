@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Debian packages: WeasyPrint's Pango, fonts, poppler (pdftoppm) for looking at PDFs.
-APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils
+# Debian packages: WeasyPrint's Pango and HarfBuzz font subsetting, fonts, poppler (pdftoppm)
+# for looking at PDFs.
+APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils
 # The tests also load pages in a real browser: Debian's chromium (no download at run time).
 TEST_APT := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

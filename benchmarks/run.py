@@ -1,12 +1,14 @@
-"""Vitrina benchmarks: import rate, resolution rate, peak memory, storage layout.
+"""Vitrina benchmarks: import rate, resolution rate, peak memory, feeds, storage layout.
 
-    python benchmarks/run.py [--sizes 10000 200000] [--write]
+    python benchmarks/run.py [--sizes 10000 200000] [--feed-sizes 10000 100000 1000000]
+        [--write]
 
 Generates synthetic catalogues (benchmarks/synthetic.py) under benchmarks/data/, measures each
 figure in a fresh process, prints a table and, with --write, records it in
 benchmarks/RESULTS.md with the machine and the date. Targets (2-core machine): import >= 10,000
 products/s from CSV into SQLite; resolution >= 20,000 views/s streamed; peak memory within 2x
-from 10k to 200k products.
+from 10k to 200k products; the Google Merchant feed from the database >= 20,000 products/s
+with peak memory under 200 MB per process at 1M products.
 """
 
 from __future__ import annotations
@@ -142,6 +144,53 @@ def child_web(db: str, out: str, jobs: int) -> dict[str, float]:
     }
 
 
+def child_feed(db: str, out: str, jobs: int) -> dict[str, float]:
+    """The Google Merchant feed alone, one locale, from the database (``publish()`` whole)."""
+    import resource
+
+    from pim import Catalogue
+    from pim.channels.base import Publication
+    from pim.publishing import publish
+
+    shutil.rmtree(out, ignore_errors=True)
+    cat = Catalogue.open(db, media=Path(db).with_suffix(".media"))
+    context = Publication(datetime(2026, 12, 1, tzinfo=UTC), base_url="https://bench.example")
+    start = time.perf_counter()
+    manifest = publish(
+        cat,
+        ["feeds"],
+        ["de_DE"],
+        out=out,
+        jobs=jobs,
+        context=context,
+        options={"feeds": {"google": {"format": "google"}}},
+    )
+    seconds = time.perf_counter() - start
+    feed = next(a for a in manifest["artifacts"] if a["path"].endswith(".xml"))
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    shutil.rmtree(out, ignore_errors=True)
+    return {
+        "products": len(feed["skus"]),
+        "seconds": seconds,
+        "per_second": len(feed["skus"]) / seconds,
+        "mib": feed["bytes"] / 2**20,
+        "peak_mib": _peak_mib(),
+        "worker_peak_mib": children,
+    }
+
+
+def _database(size: int) -> str:
+    """The benchmark database of ``size`` synthetic products (generated and imported once)."""
+    folder = DATA / f"synthetic-{size}"
+    if not (folder / "products.csv").is_file():
+        print(f"generating {size} products …", flush=True)
+        generate(folder, size)
+    db = str(DATA / f"bench-{size}.db")
+    if not Path(db).is_file():
+        in_child("child_import", str(folder), db)
+    return db
+
+
 def in_child(function: str, *args: object) -> dict[str, float]:
     """Run ``function(*args)`` of this module in a fresh interpreter; its JSON result."""
     code = (
@@ -178,12 +227,58 @@ def machine() -> str:
     )
 
 
+def run_feeds(sizes: list[int]) -> list[dict[str, float]]:
+    """The Google feed benchmark at each size, each in a fresh process."""
+    feeds = []
+    for size in sizes:
+        feed = in_child("child_feed", _database(size), str(DATA / "feed-out"), 2)
+        feeds.append(feed)
+        print(
+            f"google feed, {feed['products']:,.0f} products: {feed['seconds']:.1f} s, "
+            f"{feed['per_second']:,.0f} products/s, peak {feed['peak_mib']:.0f} MiB "
+            f"(workers {feed['worker_peak_mib']:.0f} MiB)",
+            flush=True,
+        )
+    return feeds
+
+
+def feed_section(feeds: list[dict[str, float]]) -> list[str]:
+    """The feed results as Markdown lines."""
+    if not feeds:
+        return []
+    lines = [
+        "",
+        "## Google Merchant feed from the database, one locale (`--jobs 2`)",
+        "",
+        "Wall time of `publish()` for the feeds channel with one Google feed: resolution, "
+        "items streamed into part files on both cores, the parts joined, the manifest "
+        "with every SKU and the catalogue's fingerprint. Targets: at least 20,000 "
+        "products/s, peak memory under 200 MiB in every process at 1M products.",
+        "",
+        "| products | seconds | products/s | feed MiB | peak MiB (main) | peak MiB (worker) |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for f in feeds:
+        lines.append(
+            f"| {f['products']:,.0f} | {f['seconds']:.1f} | {f['per_second']:,.0f} | "
+            f"{f['mib']:,.0f} | {f['peak_mib']:.0f} | {f['worker_peak_mib']:.0f} |"
+        )
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 200_000])
     parser.add_argument("--write", action="store_true", help="record in RESULTS.md")
     parser.add_argument("--web-size", type=int, default=100_000, help="products for the web run")
+    parser.add_argument("--feed-sizes", type=int, nargs="*", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument(
+        "--feeds-only", action="store_true", help="only the feed runs, printed, not recorded"
+    )
     args = parser.parse_args()
+    if args.feeds_only:
+        print("\n".join(feed_section(run_feeds(args.feed_sizes))))
+        return 0
     rows = []
     db_small = ""
     for size in args.sizes:
@@ -214,23 +309,16 @@ def main() -> int:
     shutil.rmtree(DATA / "publish-out", ignore_errors=True)
     for jobs, r in publishing.items():
         print(f"publish web, --jobs {jobs}: {r['seconds']:.1f} s, {r['per_second']:,.0f} files/s")
-    web_size = args.web_size
-    web_folder = DATA / f"synthetic-{web_size}"
-    if not (web_folder / "products.csv").is_file():
-        print(f"generating {web_size} products …", flush=True)
-        generate(web_folder, web_size)
-    web_db = str(DATA / f"bench-{web_size}.db")
-    if not Path(web_db).is_file():
-        in_child("child_import", str(web_folder), web_db)
-    web = in_child("child_web", web_db, str(DATA / "web-out"), 2)
+    web = in_child("child_web", _database(args.web_size), str(DATA / "web-out"), 2)
     print(
         f"web, {web['products']:,.0f} products in one locale: {web['seconds']:.1f} s, "
         f"{web['per_second']:,.0f} products/s, peak {web['peak_mib']:.0f} MiB "
         f"(workers {web['worker_peak_mib']:.0f} MiB)",
         flush=True,
     )
+    feeds = run_feeds(args.feed_sizes)
     layout = compare(Path(db_small), 20_000)
-    report = render(rows, publishing, args.sizes[0], web, layout)
+    report = render(rows, publishing, args.sizes[0], web, feeds, layout)
     print(report)
     if args.write:
         results = HERE / "RESULTS.md"
@@ -245,6 +333,7 @@ def render(
     publishing: dict[int, dict[str, float]],
     publish_size: int,
     web: dict[str, float],
+    feeds: list[dict[str, float]],
     layout: dict[str, dict[str, float]],
 ) -> str:
     """The results as Markdown."""
@@ -305,6 +394,7 @@ def render(
         f"| {web['products']:,.0f} | {web['files']:,.0f} | {web['seconds']:.1f} | "
         f"{web['per_second']:,.0f} | {web['peak_mib']:.0f} | {web['worker_peak_mib']:.0f} |",
     ]
+    lines += feed_section(feeds)
     lines += [
         "",
         "## Storage layout (SQLite, the same product values both ways)",

@@ -44,6 +44,7 @@ from pydantic import BaseModel, ConfigDict
 from pim.config import Theme
 from pim.errors import ChannelError
 from pim.links import DEFAULT_LANDING_URL, UTM, Campaign, LinkBuilder
+from pim.skus import SkuList
 from pim.view import ProductView
 
 __all__ = [
@@ -81,7 +82,8 @@ class Artifact:
     path: str
     sha256: str
     bytes: int
-    skus: tuple[str, ...] = ()
+    skus: Sequence[str] = ()
+    """The products in the file: a tuple, or a :class:`~pim.skus.SkuList` for big files."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +327,7 @@ class RenderContext:
             str(target_rel),
             digest.hexdigest(),
             size,
-            tuple(skus),
+            skus if isinstance(skus, SkuList) else tuple(skus),
         )
 
     def copy_media(self, media_path: str, relpath: str) -> Artifact:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+import orjson
+from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.engine import Engine
 
 from pim.db import database_url, make_engine
@@ -37,6 +40,9 @@ log = logging.getLogger(__name__)
 
 P = product_table.c
 _COLUMNS = (P.sku, P.kind, P.family, P.parent, P.enabled, P.categories, P["values"])
+_JSON_NAMES = {"categories", "values"}
+SkuRange = tuple[str | None, str | None]
+"""SKUs from the first (included) to the second (excluded); None: no bound."""
 
 
 def _record(row: Any) -> ProductRecord:
@@ -184,10 +190,12 @@ class Catalogue:
         batch_size: int = 1000,
         skus: Sequence[str] | None = None,
         shard: tuple[int, int] | None = None,
+        sku_range: SkuRange | None = None,
     ) -> Iterator[ProductRecord]:
         """Stored records of ``kind`` (``product`` or ``model``) in SKU order, streamed.
 
-        ``shard=(i, n)`` reads only the i-th of n disjoint parts, for parallel workers.
+        ``shard=(i, n)`` reads only the i-th of n disjoint parts, for parallel workers;
+        ``sku_range`` (from :meth:`sku_ranges`) only the SKUs in that range.
         """
         last = ""
         with self.engine.connect() as conn:
@@ -202,12 +210,41 @@ class Catalogue:
                     query = query.where(P.sku.in_(list(skus)))
                 if shard is not None:
                     query = query.where(P.id % shard[1] == shard[0])
+                if sku_range is not None:
+                    low, high = sku_range
+                    if low is not None:
+                        query = query.where(P.sku >= low)
+                    if high is not None:
+                        query = query.where(P.sku < high)
                 rows = conn.execute(query).all()
                 if not rows:
                     return
                 for row in rows:
                     yield _record(row)
                 last = rows[-1].sku
+
+    def sku_ranges(self, parts: int, kind: str = "product") -> list[SkuRange]:
+        """``parts`` consecutive SKU ranges holding about as many records each.
+
+        Workers that each take one range and whose outputs are joined in range order give
+        the same order as one worker reading everything.
+        """
+        total = self.count(kind)
+        if parts <= 1 or total < parts:
+            return [(None, None)] + [("", "")] * (parts - 1)
+        with self.engine.connect() as conn:
+            bounds: list[str | None] = [None]
+            for i in range(1, parts):
+                query = (
+                    select(P.sku)
+                    .where(P.kind == kind)
+                    .order_by(P.sku)
+                    .offset(total * i // parts)
+                    .limit(1)
+                )
+                bounds.append(conn.execute(query).scalar_one())
+            bounds.append(None)
+        return list(pairwise(bounds))
 
     def product(self, sku: str) -> ProductRecord:
         """One product or product model by SKU."""
@@ -216,6 +253,24 @@ class Catalogue:
         if row is None:
             raise NotFoundError(f"no product with SKU {sku!r}")
         return _record(row)
+
+    def content_digest(self) -> str:
+        """A SHA-256 of the structure and every stored product and model, as stored.
+
+        Hashes the columns' stored text (no JSON decoding), so it costs a read of the table:
+        it changes whenever anything that can be published changes.
+        """
+        digest = hashlib.sha256(
+            orjson.dumps(self.structure.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+        )
+        columns = [type_coerce(c, String) if c.name in _JSON_NAMES else c for c in _COLUMNS]
+        with self.engine.connect() as conn:
+            rows = conn.execution_options(yield_per=2000).execute(
+                select(*columns).order_by(P.kind, P.sku)
+            )
+            for row in rows:
+                digest.update(orjson.dumps(tuple(row)))
+        return digest.hexdigest()
 
     def count(self, kind: str = "product") -> int:
         """How many products (or product models) the catalogue holds."""
@@ -285,17 +340,19 @@ class Catalogue:
         skus: Sequence[str] | None = None,
         batch_size: int = 500,
         shard: tuple[int, int] | None = None,
+        sku_range: SkuRange | None = None,
     ) -> Iterator[ProductView]:
         """Views of every product (not product models) for a context, streamed in SKU order.
 
         Memory stays flat: products are read ``batch_size`` at a time, with their product
         models (a bounded cache) and the facts of their media. ``shard=(i, n)`` yields only
-        the i-th of n disjoint parts, so n processes can share the work.
+        the i-th of n disjoint parts, so n processes can share the work; ``sku_range`` (from
+        :meth:`sku_ranges`) only the products in that range.
         """
         resolver = self.resolver(channel, locale, audience, moment)
         models: OrderedDict[str, ProductRecord] = OrderedDict()
         batch: list[ProductRecord] = []
-        for record in self.records("product", batch_size, skus, shard):
+        for record in self.records("product", batch_size, skus, shard, sku_range):
             batch.append(record)
             if len(batch) >= batch_size:
                 yield from self._resolve_batch(resolver, batch, models)

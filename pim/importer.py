@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from pim import csv_format, jsonl_format
@@ -263,6 +263,7 @@ def _process_batch(
             ).where(p.sku.in_(wanted))
         ).all()
     }
+    batch = _without_case_twins(conn, state, batch, existing, id_column)
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     now = utcnow()
@@ -310,6 +311,45 @@ def _process_batch(
             conn.execute(insert(product_table), inserts)
         if updates:
             conn.execute(update(product_table).where(p.id == bindparam("row_id")), updates)
+
+
+def _without_case_twins(
+    conn: Connection,
+    state: _ImportState,
+    batch: list[ProductRecord],
+    existing: dict[str, Any],
+    id_column: str,
+) -> list[ProductRecord]:
+    """``batch`` without new identifiers that differ only in case from a stored one
+    (``abc-1`` beside ``ABC-1``): marketplaces such as Google take them for the same id."""
+    new = [r for r in batch if r.sku not in existing]
+    if not new:
+        return batch
+    keys = {k for r in new for k in (r.sku.lower(), _ascii_lower(r.sku))}
+    p = product_table.c
+    stored = conn.execute(select(p.sku).where(func.lower(p.sku).in_(keys))).scalars().all()
+    twins = {s.casefold(): s for s in stored}
+    kept = []
+    for record in batch:
+        twin = twins.get(record.sku.casefold()) if record.sku not in existing else None
+        if twin is not None and twin != record.sku:
+            state.problem(
+                f"identifier {record.sku!r} differs only in case from {twin!r}, already in "
+                "the catalogue (marketplaces take them for the same product); use one spelling",
+                record.row,
+                id_column,
+            )
+            continue
+        kept.append(record)
+    return kept
+
+
+def _ascii_lower(text: str) -> str:
+    """``text`` with A-Z lowered only, as SQLite's ``lower()`` does."""
+    return text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def _check_parent(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Protocol
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -105,21 +106,27 @@ class LinkBuilder:
 
     def product_url(self, view: Linkable, utm: UTM) -> str:
         """The landing page with UTM tags (and the campaign's code) for one placement."""
-        campaign = self.campaign
-        params = [
-            ("utm_source", utm.source),
-            ("utm_medium", utm.medium),
-            (
-                "utm_campaign",
-                (campaign.utm_campaign or campaign.name) if campaign else utm.campaign,
-            ),
-        ]
-        if utm.content:
-            params.append(("utm_content", utm.content))
-        if campaign is not None and campaign.code:
-            params.append(("code", campaign.code))
-        params += sorted(self.extra.items())
-        return f"{self.landing_url(view)}?{urlencode(params)}"
+        return f"{self.landing_url(view)}?{self.query(utm)}"
+
+    def query(self, utm: UTM) -> str:
+        """The query string of a placement's links: UTM tags, campaign code, extras."""
+        return _query(utm, self.campaign, tuple(sorted(self.extra.items())))
+
+
+@lru_cache(maxsize=256)
+def _query(utm: UTM, campaign: Campaign | None, extra: tuple[tuple[str, str], ...]) -> str:
+    """The encoded query string (cached: every product of a placement shares it)."""
+    params = [
+        ("utm_source", utm.source),
+        ("utm_medium", utm.medium),
+        ("utm_campaign", (campaign.utm_campaign or campaign.name) if campaign else utm.campaign),
+    ]
+    if utm.content:
+        params.append(("utm_content", utm.content))
+    if campaign is not None and campaign.code:
+        params.append(("code", campaign.code))
+    params += extra
+    return urlencode(params)
 
 
 def check_pattern(pattern: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Table
+from sqlalchemy import JSON, Column, DateTime, Index, Table, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -47,7 +47,11 @@ class Product(SQLModel, table=True):
     Variants name their product model in ``parent`` and inherit its values.
     """
 
-    __table_args__ = (Index("ix_product_parent", "parent"), Index("ix_product_family", "family"))
+    __table_args__ = (
+        Index("ix_product_parent", "parent"),
+        Index("ix_product_family", "family"),
+        Index("ix_product_sku_lower", text("lower(sku)")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     sku: str = Field(max_length=255, unique=True, index=True)

@@ -9,8 +9,6 @@ into the same ``OUT`` from interleaving.
 from __future__ import annotations
 
 import fcntl
-import hashlib
-import json
 import logging
 import os
 import shutil
@@ -19,18 +17,21 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import (
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    as_completed,
+)
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-import orjson
 from pydantic import ValidationError
 
-from pim.catalogue import Catalogue
+from pim.catalogue import Catalogue, SkuRange
 from pim.channels.base import (
     Artifact,
     Channel,
@@ -43,12 +44,12 @@ from pim.channels.base import (
     Skip,
 )
 from pim.errors import ChannelError, ConfigError, PublishLockedError, VitrinaError
+from pim.manifest import MANIFEST, artifact_record, read_manifest, write_manifest
 from pim.registry import channel_names, class_path, import_channel, load_channel
 from pim.view import ProductView
 
 log = logging.getLogger(__name__)
 
-MANIFEST = "manifest.json"
 T = TypeVar("T")
 Progress = Callable[[int, int, str], None]
 """Called with (jobs done, jobs in all, a description of the job just finished)."""
@@ -66,6 +67,9 @@ class Job:
     shard: tuple[int, int] | None = None
     audience: str | None = None
     """One of the channel's extra ``audiences``; None for its main audience."""
+    sku_range: SkuRange | None = None
+    """The shard's SKUs: shards are consecutive ranges, so joined in order they give the
+    same result as one job."""
 
     def describe(self) -> str:
         """``web/de_DE``, ``web/de_DE (shard 2/4)`` or ``web/de_DE for technician``."""
@@ -126,7 +130,7 @@ def run_index_job(setup: Setup, job: Job) -> list[ProductRef]:
     """The first pass of a channel with ``needs_index``: what it will publish, no files."""
     channel, cat, publication = _job_parts(setup, job)
     views = cat.views(
-        job.scope, job.locale, channel.options.audience, publication.moment, shard=job.shard
+        job.scope, job.locale, channel.options.audience, publication.moment, sku_range=job.sku_range
     )
     return [ProductRef.of(v) for v in _publishable(views, channel, job, [], [None])]
 
@@ -136,6 +140,11 @@ def _job_parts(setup: Setup, job: Job) -> tuple[Channel[Any], Catalogue, Publica
     channel = cls(cls.Options.model_validate(job.options))
     cat = _catalogue(setup)
     return channel, cat, _for_scope(setup.publication, cat, job.scope)
+
+
+def run_fingerprint(setup: Setup) -> str:
+    """The catalogue's fingerprint for the manifest (runs in a worker or inline)."""
+    return catalogue_fingerprint(_catalogue(setup))
 
 
 def run_job(setup: Setup, job: Job, index: PublicationIndex | None = None) -> JobResult:
@@ -148,7 +157,7 @@ def run_job(setup: Setup, job: Job, index: PublicationIndex | None = None) -> Jo
     skipped: list[Skip] = []
     current: list[str | None] = [None]
     audience = job.audience or channel.options.audience
-    views = cat.views(job.scope, job.locale, audience, publication.moment, shard=job.shard)
+    views = cat.views(job.scope, job.locale, audience, publication.moment, sku_range=job.sku_range)
     try:
         artifacts = channel.render(_publishable(views, channel, job, skipped, current), ctx)
     except Exception as exc:
@@ -277,8 +286,11 @@ def channel_options(cls: type[Channel[Any]], values: dict[str, Any]) -> ChannelO
         raise ConfigError(key, message) from None
 
 
-def plan_jobs(plans: Sequence[ChannelPlan], shards: int) -> list[Job]:
-    """Jobs for the channel plans: per locale, and per shard for per-product channels."""
+def plan_jobs(
+    plans: Sequence[ChannelPlan], shards: int, ranges: Sequence[SkuRange] = ()
+) -> list[Job]:
+    """Jobs for the channel plans: per locale, and per shard for per-product channels
+    (shard i takes ``ranges[i]``, from :meth:`Catalogue.sku_ranges`)."""
     jobs = []
     for p in plans:
         options = p.options.model_dump(mode="json")
@@ -296,6 +308,7 @@ def plan_jobs(plans: Sequence[ChannelPlan], shards: int) -> list[Job]:
                             p.scope,
                             (i, count) if count > 1 else None,
                             audience,
+                            ranges[i] if count > 1 else None,
                         )
                     )
     return jobs
@@ -329,19 +342,8 @@ def publish_lock(out: Path, wait: float = 0.0) -> Iterator[None]:
 
 
 def catalogue_fingerprint(catalogue: Catalogue) -> str:
-    """A hash of everything published from: structure, products, models, media keys."""
-    digest = hashlib.sha256(
-        orjson.dumps(catalogue.structure.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-    )
-    for kind in ("model", "product"):
-        for r in catalogue.records(kind, batch_size=2000):
-            digest.update(
-                orjson.dumps(
-                    [r.sku, r.kind, r.family, r.parent, r.enabled, r.categories, r.values],
-                    option=orjson.OPT_SORT_KEYS,
-                )
-            )
-    return digest.hexdigest()
+    """A hash of everything published from: structure, products, models (as stored)."""
+    return catalogue.content_digest()
 
 
 def publish(
@@ -371,7 +373,7 @@ def publish(
         context.campaign.check_moment(context.moment)
     plans = plan_channels(catalogue, channels, locales, options)
     workers = jobs or os.cpu_count() or 1
-    job_list = plan_jobs(plans, workers)
+    job_list = plan_jobs(plans, workers, catalogue.sku_ranges(workers))
     with publish_lock(out_dir, wait):
         revision = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
         staging = out_dir.parent / f".{out_dir.name}.staging-{revision}"
@@ -382,6 +384,8 @@ def publish(
             setup = Setup(
                 catalogue.url, str(catalogue.media.root), str(staging), context, catalogue.fallbacks
             )
+            # The fingerprint reads the whole table: on a worker, while the jobs run.
+            fingerprint = pool.submit(run_fingerprint, setup) if pool is not None else None
             indexes = _build_indexes(plans, job_list, setup, pool, progress)
             tasks = [(run_job, (setup, job, indexes.get(job.channel)), job) for job in job_list]
             results = _run(tasks, pool, progress)
@@ -389,7 +393,14 @@ def publish(
                 plans, results, setup, catalogue, indexes, pool, progress
             )
             manifest = _manifest(
-                revision, catalogue, context, plans, artifacts, skipped, notices, out_dir
+                revision,
+                fingerprint.result() if fingerprint else catalogue_fingerprint(catalogue),
+                context,
+                plans,
+                artifacts,
+                skipped,
+                notices,
+                out_dir,
             )
             _swap(out_dir, staging, [p.name for p in plans], manifest)
         finally:
@@ -558,7 +569,7 @@ def _finish(
 
 def _manifest(
     revision: str,
-    catalogue: Catalogue,
+    fingerprint: str,
     context: Publication,
     plans: list[ChannelPlan],
     artifacts: list[Artifact],
@@ -567,7 +578,7 @@ def _manifest(
     out_dir: Path,
 ) -> dict[str, Any]:
     published = {p.name for p in plans}
-    previous = read_manifest(out_dir)
+    previous = read_manifest(out_dir, skip_channels=published)
     carried = (
         [
             a
@@ -587,7 +598,7 @@ def _manifest(
     return {
         "revision": revision,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "catalogue_fingerprint": catalogue_fingerprint(catalogue),
+        "catalogue_fingerprint": fingerprint,
         "context": {
             "moment": context.moment.isoformat(),
             "base_url": context.base_url,
@@ -618,27 +629,12 @@ def _manifest(
             },
         },
         "artifacts": sorted(
-            [*({**asdict(a), "skus": list(a.skus)} for a in artifacts), *carried],
+            [*(artifact_record(a) for a in artifacts), *carried],
             key=lambda a: a["path"],
         ),
         "skipped": [asdict(s) for s in skipped] + carry("skipped"),
         "warnings": [asdict(n) for n in notices] + carry("warnings"),
     }
-
-
-def read_manifest(out_dir: Path) -> dict[str, Any]:
-    """The manifest of the publication in ``out_dir`` ({} when there is none)."""
-    try:
-        data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def manifest_schema() -> dict[str, Any]:
-    """The JSON Schema of ``manifest.json``."""
-    text = resources.files("pim").joinpath("schemas/manifest.schema.json").read_text("utf-8")
-    return json.loads(text)  # type: ignore[no-any-return]
 
 
 def _swap(out_dir: Path, staging: Path, channels: list[str], manifest: dict[str, Any]) -> None:
@@ -649,9 +645,8 @@ def _swap(out_dir: Path, staging: Path, channels: list[str], manifest: dict[str,
     fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".manifest-")
     moved: list[str] = []
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(manifest, fh, ensure_ascii=False, indent=1)
-            fh.write("\n")
+        with os.fdopen(fd, "wb") as fh:
+            write_manifest(fh, manifest)
         for name in channels:
             new, current = staging / name, out_dir / name
             if current.exists():

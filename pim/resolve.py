@@ -70,6 +70,8 @@ RICH_TEXT_TAGS = {
 _SPACES = re.compile(r"\s+")
 _TAGS = re.compile(r"<[^>]*>")
 ATTRIBUTE_CACHE_SIZE = 100_000
+RICH_TEXT_CACHE_SIZE = 256
+"""Rich texts kept sanitised: enough for the variants of the models in a batch."""
 _UNCACHED_TYPES = frozenset({"text", "textarea", "identifier", "reference", "gallery"})
 _BLANK_LINES = re.compile(r"\n\s*\n")
 CORE_ROLES = (
@@ -187,6 +189,7 @@ class Resolver:
         self._required: dict[str | None, tuple[tuple[str, AttributeDef | None], ...]] = {}
         self._prices: dict[tuple[str, str], Money] = {}
         self._derivatives: dict[str, tuple[Derivative, ...]] = {}
+        self._rich: dict[str, tuple[str, str]] = {}
         self._attribute_cache: dict[tuple[str, Hashable, str | None], AttributeValue] = {}
         """Views are immutable, so equal values share one AttributeValue."""
         self._family_labels = {
@@ -265,8 +268,7 @@ class Resolver:
         description = self._role(values, roles.description, sources) or ""
         desc_attr = self._attrs.get(roles.description or "")
         if desc_attr is not None and desc_attr.wysiwyg:
-            description_html = sanitize_html(description)
-            description_text = html_to_text(description_html)
+            description_html, description_text = self._rich_text(description)
         else:
             description_html = text_to_html(description)
             description_text = _SPACES.sub(" ", description).strip()
@@ -315,6 +317,17 @@ class Resolver:
             complete=not missing,
             enabled=product.enabled and all(a.enabled for a in ancestors),
         )
+
+    def _rich_text(self, text: str) -> tuple[str, str]:
+        """Sanitised HTML of rich text and its plain text (cached: variants share texts)."""
+        done = self._rich.get(text)
+        if done is None:
+            clean = sanitize_html(text)
+            done = (clean, html_to_text(clean))
+            if len(self._rich) >= RICH_TEXT_CACHE_SIZE:
+                self._rich.clear()
+            self._rich[text] = done
+        return done
 
     def _in_currency(self, prices: tuple[Money, ...]) -> Money | None:
         """The price in the channel's currency for the locale, if the collection has one."""
@@ -430,8 +443,8 @@ class Resolver:
         if kind in ("reference", "gallery"):
             return tuple(data), ", ".join(data), None
         if kind == "textarea" and attr.wysiwyg:
-            clean = sanitize_html(data)
-            return clean, html_to_text(clean), None
+            clean, text = self._rich_text(data)
+            return clean, text, None
         return data, str(data), None
 
     def _category_paths(

@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from pim.cli import app
 from pim.config import load_config
-from pim.publishing import channel_options, manifest_schema, publish_lock
+from pim.manifest import manifest_schema
+from pim.publishing import channel_options, publish_lock
 from pim.registry import channel_names, load_channel
 
 runner = CliRunner()

@@ -58,7 +58,7 @@ def out(tmp_path_factory: pytest.TempPathFactory, hostile_example_dir: Path) -> 
     }
     with Catalogue.open(root / "shop.db", media=root / "media") as cat:
         cat.import_path(source)
-        manifest = publish(
+        publish(
             cat,
             ["web", "feeds"],
             ["en_US", "pl_PL"],
@@ -67,8 +67,28 @@ def out(tmp_path_factory: pytest.TempPathFactory, hostile_example_dir: Path) -> 
             context=Publication(MOMENT),
             options=options,
         )
-    (root / "out" / "manifest.copy.json").write_text(json.dumps(manifest))
+        publish(  # the same feeds by one process, to compare
+            cat,
+            ["feeds"],
+            ["en_US"],
+            out=root / "out-1",
+            jobs=1,
+            context=Publication(MOMENT),
+            options=options,
+        )
     yield root / "out"
+
+
+def test_one_or_two_jobs_give_the_same_feeds(out: Path) -> None:
+    one = out.parent / "out-1" / "feeds" / "en_US"
+    names = sorted(p.name for p in one.iterdir())
+    assert "google-pln.xml.gz" in names and "yandex.xml" in names
+    for name in names:  # gzip files: one member per part, so compare what they hold
+        read = gzip.decompress if name.endswith(".gz") else bytes
+        first, second = (one / name).read_bytes(), (out / "feeds/en_US" / name).read_bytes()
+        assert read(first) == read(second), name
+    ids = [e.text for e in strict(one / "google-pln.xml.gz").iter(f"{G}id")]
+    assert ids == sorted(ids) and len(ids) > 50
 
 
 def web_docs(out: Path, locale: str) -> dict[str, dict[str, Any]]:
@@ -127,7 +147,7 @@ def test_hostile_and_long_texts(out: Path) -> None:
     assert {"sku": "ZZ-CONTROL", "field": "description", "length": len(LONG), "limit": 5000} in (
         report["cut"]
     )
-    manifest = json.loads((out / "manifest.copy.json").read_text())
+    manifest = json.loads((out / "manifest.json").read_text())
     assert any(
         w["sku"] == "ZZ-CONTROL" and w["field"] == "google.description"
         for w in manifest["warnings"]
@@ -185,7 +205,7 @@ def test_feed_currency_comes_from_the_price_collection(out: Path) -> None:
     tree = strict(out / "feeds/en_US/google-pln.xml.gz")
     prices = [i.findtext(f"{G}price") for i in tree.findall("channel/item")]
     assert prices and all(p.endswith(" PLN") for p in prices)
-    manifest = json.loads((out / "manifest.copy.json").read_text())
+    manifest = json.loads((out / "manifest.json").read_text())
     skipped = {(s["sku"], s["reason"]) for s in manifest["skipped"] if s["locale"] == "en_US"}
     report = json.loads((out / "feeds/en_US/google-pln.report.json").read_text())
     for x in report["excluded"]:

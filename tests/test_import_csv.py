@@ -149,6 +149,17 @@ def test_duplicate_skus_in_a_file(example: Catalogue, workdir: Path) -> None:
     assert any("row 4" in p and "as 'D-1'" in p for p in problems)
 
 
+def test_a_sku_differing_only_in_case_from_a_stored_one(example: Catalogue, workdir: Path) -> None:
+    path = write_csv(
+        workdir / "case.csv", PRODUCT_HEADER, product_row("kt-k10"), product_row("NEW-1")
+    )
+    problems = problems_of(example, path)
+    assert len(problems) == 1
+    assert "row 2" in problems[0] and "'kt-k10' differs only in case from 'KT-K10'" in problems[0]
+    with pytest.raises(Exception, match="no product"):
+        example.product("NEW-1")  # the import is refused whole
+
+
 def test_invalid_utf8_names_the_line(example: Catalogue, workdir: Path) -> None:
     path = workdir / "latin1.csv"
     path.write_bytes(

@@ -21,7 +21,8 @@ from pim import Catalogue, ChannelError, ConfigError
 from pim.channels.base import Publication
 from pim.errors import PublishLockedError
 from pim.links import Campaign
-from pim.publishing import manifest_schema, publish, publish_lock
+from pim.manifest import manifest_schema
+from pim.publishing import publish, publish_lock
 from pim.registry import _entry_points, channel_names, load_channel
 
 MOMENT = datetime(2026, 12, 1, 10, tzinfo=UTC)

@@ -33,6 +33,7 @@ from pim.channels.feeds.formats import FORMATS, FeedFormat, FeedItem, G, documen
 from pim.channels.feeds.text import truncate, xml_text
 from pim.channels.web.documents import media_site_path
 from pim.links import UTM
+from pim.skus import SkuList
 from pim.view import ProductView
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_]+)\}")
@@ -186,7 +187,7 @@ class FeedsChannel(Channel[FeedsOptions]):
                 states[name] = {
                     "feed": name,
                     "part": str(part),
-                    "skus": [],
+                    "skus": SkuList(),
                     "excluded": [],
                     "cut": [],
                     "categories": {},
@@ -269,7 +270,7 @@ class FeedsChannel(Channel[FeedsOptions]):
 
         title = text("title", "{name}")
         description = text("description", "{description}")
-        html = xml_text(view.description_html)
+        html = xml_text(view.description_html) if spec.rich_description else ""
         limit = rules.limit("description")
         if limit is not None and len(html) > limit:
             html = ""  # HTML can't be cut safely; the cut plain text is used
@@ -331,7 +332,9 @@ class FeedsChannel(Channel[FeedsOptions]):
                 )
                 for a in view.attributes
                 if a.formatted
-            ],
+            ]
+            if spec.params
+            else [],
             condition=rules.condition,
         )
 
@@ -363,7 +366,7 @@ class FeedsChannel(Channel[FeedsOptions]):
             categories: dict[str, tuple[str, str | None]] = {}
             for p in parts:
                 categories.update(p["categories"])
-            skus = [s for p in parts for s in p["skus"]]
+            skus = SkuList.joined(p["skus"] for p in parts)
             currency = rules.currency or next((p["currency"] for p in parts if p["currency"]), "")
             head, tail = document_parts(
                 rules.format,

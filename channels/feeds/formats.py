@@ -68,6 +68,10 @@ class FeedFormat:
     utm_source: str
     utm_medium: str
     write_item: Callable[[FeedItem], etree._Element]
+    rich_description: bool = False
+    """Whether the writer takes the description as HTML (else only the plain text)."""
+    params: bool = False
+    """Whether the writer lists the visible attributes (``params``)."""
 
 
 def _sub(parent: etree._Element, tag: str, text: str | None, cdata: bool = False) -> None:
@@ -206,6 +210,8 @@ FORMATS: dict[str, FeedFormat] = {
         utm_source="yandex",
         utm_medium="cpc",
         write_item=yml_offer,
+        rich_description=True,
+        params=True,
     ),
     "ceneo": FeedFormat(
         "ceneo",
@@ -222,6 +228,7 @@ FORMATS: dict[str, FeedFormat] = {
         utm_source="ceneo",
         utm_medium="cpc",
         write_item=ceneo_offer,
+        rich_description=True,
     ),
 }
 
