@@ -226,6 +226,8 @@ class RenderContext:
         """In :meth:`Channel.finish`: the results of :meth:`Channel.finish_piece`, in order."""
         self.skipped: list[Skip] = []
         """Products the channel left out itself (:meth:`skip`), for the manifest."""
+        self.locales: tuple[str, ...] = ()
+        """In :meth:`Channel.finish_channel`: every locale the channel publishes."""
 
     def skip(self, sku: str, reason: str) -> Skip:
         """Record that the channel left ``sku`` out (listed in the manifest's ``skipped``)."""

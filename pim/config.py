@@ -72,6 +72,13 @@ font_family = "DejaVu Sans"
 # categories = { headphones = "505771" }
 # gzip = true
 
+# [channels.kiosk]                 # one in-store kiosk: OUT/kiosk/<profile>/index.html
+# profile = "lobby"                 # the kiosk's id (its folder and the links' utm_content)
+# orientation = "portrait"          # portrait 1080x1920 or landscape 1920x1080
+# featured = ["KT-K10", "HP-ECHO-RED"]   # the attract loop; default: products on sale
+# idle_timeout = 90                 # seconds before it returns to the attract loop
+# languages = ["de_DE", "en_US"]    # default: every published locale
+
 # [campaigns.winter]
 # start = 2026-11-20
 # end = 2027-01-06

@@ -522,6 +522,7 @@ def _finish(
         publication = _for_scope(setup.publication, catalogue, p.scope)
         index = indexes.get(p.name)
         shared = RenderContext(channel, "", publication, staging, media_root, index)
+        shared.locales = p.locales
         try:
             artifacts += channel.finish_channel(shared)
         except VitrinaError:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import csv
+import os
+import shutil
 from pathlib import Path
+
+import pytest
 
 
 def write_csv(path: Path, header: list[str], *rows: list[str]) -> Path:
@@ -54,3 +58,13 @@ def add_hostile_product(folder: Path) -> None:
     )
     with products.open("a", encoding="utf-8", newline="") as fh:
         csv.writer(fh, delimiter=";", lineterminator="\n").writerow([row[c] for c in columns])
+
+
+def chromium_path() -> str:
+    """Debian's chromium for the browser tests; skipped where it is missing, except in CI."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the browser tests: Debian's chromium is not installed")
+        pytest.skip("Debian's chromium is not installed (make test installs it)")
+    return chromium

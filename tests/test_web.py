@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import posixpath
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 import jsonschema
 import pytest
-from helpers import HOSTILE
+from helpers import HOSTILE, chromium_path
 from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree, html
@@ -259,11 +257,7 @@ def test_options_image_sizes_and_page_size(example: Catalogue, tmp_path: Path) -
 
 @pytest.mark.parametrize("code", ["WINTER26", "<b>X</b>"])
 def test_landing_page_in_chromium(site: Path, tmp_path: Path, code: str) -> None:
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the browser tests: Debian's chromium is not installed")
-        pytest.skip("Debian's chromium is not installed (make test installs it)")
+    chromium = chromium_path()
     from playwright import sync_api as playwright
 
     doc = json.loads((site / "bg_BG/products/HP-ECHO-RED.json").read_text())

@@ -27,9 +27,9 @@ from pim.channels.pdf.assembly import TOC_SCHEME, assemble
 from pim.channels.pdf.catalogue import LaidOutPart, Section, parts, sections
 from pim.channels.pdf.fetcher import BASE_URL, ResourceFetcher
 from pim.channels.pdf.images import UnusableImage, print_image
-from pim.channels.pdf.qr import qr_png
 from pim.channels.web.documents import page_path, product_document
 from pim.i18n import html_lang, language_name, text_direction
+from pim.qr import qr_png
 from pim.templating import render
 from pim.view import ProductView
 

@@ -1,4 +1,4 @@
-"""QR codes for print: 1-bit PNG, error correction M, a 4-module quiet zone, cached per URL.
+"""QR codes for print and screens: 1-bit PNG, error correction M, a 4-module quiet zone, cached.
 
 PNG rather than SVG: WeasyPrint draws an SVG QR code as hundreds of rectangles, which is slow
 for a catalogue with a code on every card; a 1-bit PNG is a few hundred bytes and scales
