@@ -10,7 +10,7 @@ APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejav
 TEST_APT := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint bench install system-deps clean
+.PHONY: demo test lint bench translations install system-deps clean
 
 demo: install
 	$(BIN)/python examples/make_images.py
@@ -28,6 +28,14 @@ lint: install
 bench: install
 	$(BIN)/python benchmarks/run.py --write
 	$(BIN)/python benchmarks/pdf_baseline.py --write
+
+# Extract every string of the templates and the code into locales/vitrina.pot and merge it
+# into each language's catalogue; translate the new (empty) entries, then `make test`.
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k gettext_for:2 -k ngettext_for:2,3 \
+	  --project Vitrina --no-location --sort-output --width 100 -o locales/vitrina.pot .
+	$(BIN)/pybabel update -i locales/vitrina.pot -d locales -D vitrina \
+	  --no-fuzzy-matching --ignore-obsolete --width 100
 
 install: system-deps $(STAMP)
 

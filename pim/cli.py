@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import runpy
@@ -28,6 +29,7 @@ from pim.errors import CatalogueImportError, ConfigError, VitrinaError
 from pim.importer import ImportReport
 from pim.publishing import publish
 from pim.registry import channel_names, load_channel
+from pim.translation_status import translation_status
 
 app = typer.Typer(
     help="Vitrina: one product catalogue, published consistently to every channel.",
@@ -551,6 +553,54 @@ def publish_(
         out.print_json(json.dumps(manifest, ensure_ascii=False))
     elif not state.quiet:
         _report(manifest, target, time.perf_counter() - start)
+
+
+translations_app = typer.Typer(help="Translations of the catalogue and of Vitrina's own strings.")
+app.add_typer(translations_app, name="translations")
+
+
+@translations_app.command("status")
+def translations_status(
+    locale: Annotated[list[str] | None, typer.Option("--locale", "-l")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Per locale: catalogue values and labels not translated, interface strings missing."""
+    try:
+        with open_catalogue() as cat:
+            structure = cat.structure
+            unknown = [loc for loc in locale or () if loc not in structure.locales]
+            if unknown:
+                raise ConfigError(
+                    "locale",
+                    f"unknown locale {unknown[0]!r}; known: {', '.join(structure.locales)}",
+                )
+            records = itertools.chain(cat.records("model"), cat.records("product"))
+            statuses = translation_status(structure, records, locale)
+    except VitrinaError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        out.print_json(json.dumps([{**asdict(s), "complete": s.complete} for s in statuses]))
+        return
+    table = Table("locale", "interface", "UI strings missing", "values missing", "labels missing")
+    for s in statuses:
+        ui = s.ui_language or ("English" if s.locale.startswith("en") else "none: English shown")
+        values = sum(g.missing for g in s.attributes)
+        table.add_row(s.locale, ui, str(len(s.ui_missing)), str(values), str(len(s.labels_missing)))
+    out.print(table)
+    for s in statuses:
+        for gap in s.attributes:
+            more = f" and {gap.missing - len(gap.skus)} more" if gap.missing > len(gap.skus) else ""
+            out.print(
+                f"  {s.locale}: {gap.attribute} missing for {gap.missing} "
+                f"({', '.join(gap.skus)}{more})",
+                highlight=False,
+            )
+        if s.labels_missing:
+            shown = ", ".join(s.labels_missing[:8])
+            rest = f" and {len(s.labels_missing) - 8} more" if len(s.labels_missing) > 8 else ""
+            out.print(f"  {s.locale}: no label for {shown}{rest}", highlight=False)
+        if s.ui_missing and s.ui_language:
+            out.print(f"  {s.locale}: interface strings missing: {len(s.ui_missing)}")
 
 
 @app.command("channels")

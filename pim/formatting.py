@@ -84,4 +84,4 @@ def format_validity(start: date | None, end: date | None, locale: str) -> str:
 
 def format_boolean(value: bool, locale: str) -> str:
     """``Yes`` or ``No`` in the locale."""
-    return gettext_for(locale, "Yes" if value else "No")
+    return gettext_for(locale, "Yes") if value else gettext_for(locale, "No")

@@ -21,15 +21,14 @@ DOMAIN = "vitrina"
 
 @lru_cache(maxsize=64)
 def translations(locale: str) -> gettext.NullTranslations:
-    """The gettext translations for a catalogue locale (``de_AT`` → ``de_AT``, then ``de``)."""
+    """The gettext translations for a catalogue locale (``de_AT`` → ``de_AT``, then ``de``).
+
+    The ``.po`` file is compiled in memory on first use, so a catalogue edited by hand (or
+    by ``make translations``) is used as it is, never a stale compiled copy.
+    """
     root = resources.files("pim.locales")
-    for candidate in (locale, locale.split("_")[0]):
-        folder = root / candidate / "LC_MESSAGES"
-        mo = folder / f"{DOMAIN}.mo"
-        if mo.is_file():
-            with mo.open("rb") as fh:
-                return gettext.GNUTranslations(fh)
-        po = folder / f"{DOMAIN}.po"
+    for candidate in ui_languages(locale):
+        po = root / candidate / "LC_MESSAGES" / f"{DOMAIN}.po"
         if po.is_file():
             with po.open("rb") as fh:
                 catalog = read_po(fh, locale=candidate)
@@ -38,6 +37,23 @@ def translations(locale: str) -> gettext.NullTranslations:
             buffer.seek(0)
             return gettext.GNUTranslations(buffer)
     return gettext.NullTranslations()
+
+
+def ui_languages(locale: str) -> tuple[str, ...]:
+    """The interface languages to try for a catalogue locale, best first: ``de_AT``, ``de``."""
+    language = locale.split("_")[0]
+    return (locale, language) if language != locale else (locale,)
+
+
+def shipped_languages() -> tuple[str, ...]:
+    """The languages Vitrina's own strings are translated into (English is the source)."""
+    root = resources.files("pim.locales")
+    found = [
+        d.name
+        for d in root.iterdir()
+        if d.is_dir() and (d / "LC_MESSAGES" / f"{DOMAIN}.po").is_file()
+    ]
+    return ("en", *sorted(found))
 
 
 def gettext_for(locale: str, message: str) -> str:

@@ -14,7 +14,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from jinja2 import BaseLoader, Environment, StrictUndefined, TemplateNotFound
+from jinja2 import BaseLoader, Environment, StrictUndefined, Template, TemplateNotFound
 from markupsafe import Markup
 
 from pim.i18n import gettext_for, ngettext_for
@@ -49,6 +49,7 @@ def environment() -> Environment:
     """The shared, autoescaping template environment."""
     env = Environment(
         loader=ResourceLoader(),
+        extensions=["jinja2.ext.i18n"],
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -56,17 +57,28 @@ def environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["json_script"] = json_script
+    # ``{% trans %}`` passes its variables to gettext/ngettext, which format them.
+    env.newstyle_gettext = True  # type: ignore[attr-defined]
     return env
 
 
 def render(template: str, locale: str, /, **context: Any) -> str:
     """Render ``template`` with Vitrina's strings translated into ``locale``."""
-    env = environment()
-    tpl = env.get_template(template)
-    return tpl.render(
-        _=lambda message, **values: (
-            gettext_for(locale, message) % values if values else gettext_for(locale, message)
-        ),
-        ngettext=lambda one, many, n: ngettext_for(locale, one, many, n) % {"num": n},
-        **context,
-    )
+    return _render(environment().get_template(template), locale, context)
+
+
+def render_string(source: str, locale: str, /, **context: Any) -> str:
+    """:func:`render` for a template given as text (same environment and translations)."""
+    return _render(environment().from_string(source), locale, context)
+
+
+def _render(tpl: Template, locale: str, context: dict[str, Any]) -> str:
+    def gettext(message: str, **values: Any) -> str:
+        text = gettext_for(locale, message)
+        return text % values if values else text
+
+    def ngettext(singular: str, plural: str, n: int, **values: Any) -> str:
+        return ngettext_for(locale, singular, plural, n) % {"num": n, **values}
+
+    # ``{% trans %}`` blocks and ``_()``/``ngettext()`` calls use the same functions.
+    return tpl.render(_=gettext, gettext=gettext, ngettext=ngettext, **context)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
+import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,3 +71,11 @@ def chromium_path() -> str:
             pytest.fail("CI must run the browser tests: Debian's chromium is not installed")
         pytest.skip("Debian's chromium is not installed (make test installs it)")
     return chromium
+
+
+def kiosk_data(bundle: Path, locale: str) -> dict[str, Any]:
+    """What a kiosk bundle's ``data/<locale>.js`` gives the application (``ui`` and ``data``)."""
+    text = (bundle / "data" / f"{locale}.js").read_text(encoding="utf-8")
+    match = re.search(r"^window\.VITRINA_KIOSK\[[^\]]+\] = (.*);$", text, re.S | re.M)
+    assert match, "one assignment per data file"
+    return json.loads(match.group(1))  # type: ignore[no-any-return]

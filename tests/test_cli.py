@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import subprocess
@@ -120,7 +121,7 @@ def test_show_bad_moment_names_the_option(db: list[str]) -> None:
 def test_completeness_json(db: list[str]) -> None:
     code, out, _ = vitrina(*db, "completeness", "--channel", "ecommerce", "--json")
     rows = json.loads(out)
-    assert code == 0 and len(rows) == 5
+    assert code == 0 and len(rows) == 6  # en, de, pl, bg, ru, he
     assert all(r["total"] == 60 for r in rows)
     assert any(["VC-V5", ["description"]] in r["incomplete"] for r in rows)
 
@@ -329,3 +330,39 @@ def test_the_starter_configuration_is_valid_with_its_examples_enabled(
     assert "winter" in config.campaigns
     for name, values in config.channel_options.items():
         channel_options(load_channel(name), values)  # raises ConfigError if invalid
+
+
+def test_translations_status(db: list[str], example_dir: Path) -> None:
+    code, out, err = vitrina(*db, "translations", "status", "--json")
+    assert code == 0, err
+    status = {s["locale"]: s for s in json.loads(out)}
+    assert set(status) == {"en_US", "de_DE", "pl_PL", "bg_BG", "ru_RU", "he_IL"}
+    assert status["he_IL"]["ui_language"] == "he" and status["he_IL"]["ui_missing"] == []
+    untranslated = []
+    for name in ("products.csv", "product_models.csv"):
+        with (example_dir / name).open(encoding="utf-8") as fh:
+            for r in csv.DictReader(fh, delimiter=";"):
+                if r["name-en_US"] and not r["name-bg_BG"]:
+                    untranslated.append(r.get("sku") or r["code"])
+    gaps = {g["attribute"]: g for g in status["bg_BG"]["attributes"]}
+    assert gaps["name"]["missing"] == len(untranslated) > 0
+    assert set(gaps["name"]["skus"]) <= set(untranslated)
+    assert not status["en_US"]["attributes"] and status["en_US"]["complete"]
+    code, out, _ = vitrina(*db, "translations", "status", "--locale", "bg_BG")
+    assert code == 0 and "bg_BG: name missing for" in out and "de_DE" not in out
+    code, _, err = vitrina(*db, "translations", "status", "--locale", "xx_XX")
+    assert code != 0 and "unknown locale 'xx_XX'" in err
+
+
+def test_interface_strings_missing_per_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pim import translation_status as ts
+    from pim.structure import Structure
+
+    messages = ts.interface_messages()
+    monkeypatch.setattr(ts, "interface_messages", lambda: [*messages, "A string nobody translated"])
+    structure = Structure.model_validate({"locales": {"en_US": {}}})
+    by_locale = {s.locale: s for s in ts.translation_status(structure, [], ["de_AT", "fr_FR"])}
+    assert by_locale["de_AT"].ui_language == "de"
+    assert by_locale["de_AT"].ui_missing == ["A string nobody translated"]
+    assert by_locale["fr_FR"].ui_language is None
+    assert len(by_locale["fr_FR"].ui_missing) == len(messages) + 1

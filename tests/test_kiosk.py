@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import zxingcpp
-from helpers import HOSTILE, chromium_path
+from helpers import HOSTILE, chromium_path, kiosk_data
 from PIL import Image
 
 from pim import Catalogue, publish
@@ -44,21 +44,13 @@ def out(tmp_path_factory: pytest.TempPathFactory, hostile_example_dir: Path) -> 
     yield root / "out"
 
 
-def kiosk_data(out: Path, locale: str) -> dict[str, Any]:
-    """The data a language's script gives the kiosk (read back from the published file)."""
-    text = (out / "kiosk/lobby/data" / f"{locale}.js").read_text(encoding="utf-8")
-    match = re.search(r"^window\.VITRINA_KIOSK\[[^\]]+\] = (.*);$", text, re.S | re.M)
-    assert match, "one assignment per data file"
-    return json.loads(match.group(1))  # type: ignore[no-any-return]
-
-
 def test_the_bundle_is_self_contained(out: Path) -> None:
     bundle = out / "kiosk/lobby"
     for name in ("index.html", "kiosk.js", "kiosk.css", "assets/theme.css"):
         assert (bundle / name).is_file(), name
     assert list((bundle / "assets/fonts").glob("*.ttf")), "the brand's fonts travel with it"
     for locale in LOCALES:
-        data = kiosk_data(out, locale)
+        data = kiosk_data(out / "kiosk/lobby", locale)
         assert data["data"]["locale"] == locale and len(data["data"]["products"]) == 60
         for p in data["data"]["products"]:
             assert (bundle / p["qr"]).is_file()
@@ -76,7 +68,7 @@ def test_the_bundle_is_self_contained(out: Path) -> None:
 
 def test_kiosk_prices_are_the_web_prices(out: Path) -> None:
     for locale in LOCALES:
-        for p in kiosk_data(out, locale)["data"]["products"]:
+        for p in kiosk_data(out / "kiosk/lobby", locale)["data"]["products"]:
             doc = json.loads((out / "web" / locale / "products" / f"{p['sku']}.json").read_text())
             assert p["name"] == doc["name"]
             assert p["price"] == (doc["current_price"] or {}).get("formatted")
@@ -118,8 +110,8 @@ def test_a_shopper_at_the_kiosk(out: Path, tmp_path: Path, served: str, origin: 
     index = out / "kiosk/lobby/index.html"
     url = index.as_uri() if origin == "file" else f"{served}/kiosk/lobby/index.html"
     prefix = url.rsplit("/", 1)[0] + "/"
-    english = kiosk_data(out, "en_US")
-    german = kiosk_data(out, "de_DE")
+    english = kiosk_data(out / "kiosk/lobby", "en_US")
+    german = kiosk_data(out / "kiosk/lobby", "de_DE")
     requests: list[str] = []
     failed: list[str] = []
     errors: list[str] = []

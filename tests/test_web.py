@@ -24,7 +24,7 @@ from pim.i18n import text_direction
 from pim.links import Campaign
 
 MOMENT = datetime(2026, 12, 1, 10, tzinfo=UTC)
-LOCALES = ("en_US", "de_DE", "pl_PL", "bg_BG", "ru_RU")
+LOCALES = ("en_US", "de_DE", "pl_PL", "bg_BG", "ru_RU", "he_IL")
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_every_json_document_matches_its_schema(site: Path) -> None:
     for _, doc in documents(site):
         product.validate(doc)
         count += 1
-    assert count == 5 * 60  # 59 complete example products and the hostile one, 5 languages
+    assert count == 6 * 60  # 59 complete example products and the hostile one, 6 languages
     for locale in LOCALES:
         listings = [*site.glob(f"{locale}/index*.json"), *site.glob(f"{locale}/categories/*.json")]
         assert len(listings) > 10
@@ -113,7 +113,8 @@ def test_landing_pages_carry_json_ld_equal_to_the_document(site: Path) -> None:
     for _, doc in documents(site):
         page = landing(site, doc)
         locale = str(doc["locale"])
-        assert page.get("lang") == locale.replace("_", "-") and page.get("dir") == "ltr"
+        direction = "rtl" if locale == "he_IL" else "ltr"
+        assert page.get("lang") == locale.replace("_", "-") and page.get("dir") == direction
         assert page.xpath("//link[@rel='canonical']/@href") == [doc["url"]]
         assert page.xpath("//meta[@property='og:url']/@content") == [doc["url"]]
         (script,) = page.xpath("//script[@type='application/ld+json']/text()")
@@ -129,7 +130,7 @@ def test_landing_pages_carry_json_ld_equal_to_the_document(site: Path) -> None:
         assert data["offers"]["availability"] == SCHEMA_AVAILABILITY[availability["code"]]
         assert page.xpath("string(//h1)") == doc["name"]
         checked += 1
-    assert checked == 300
+    assert checked == 360
 
 
 def test_hreflang_alternates_are_reciprocal(site: Path) -> None:

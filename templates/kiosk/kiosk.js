@@ -74,7 +74,8 @@
 
   function backBar(label, onTap) {
     var bar = el("div", "screen-bar");
-    bar.appendChild(tapTarget("back", "← " + ui("back"), onTap));
+    var arrow = pack().data.dir === "rtl" ? "→ " : "← ";
+    bar.appendChild(tapTarget("back", arrow + ui("back"), onTap));
     bar.appendChild(el("h1", "screen-title", label));
     return bar;
   }
