@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from pim.audit import audit
 from pim.catalogue import Catalogue, CompletenessReport, import_order
 from pim.channels.base import Publication
 from pim.config import CONFIG_FILE, Config, load_config, write_starter
@@ -553,6 +554,30 @@ def publish_(
         out.print_json(json.dumps(manifest, ensure_ascii=False))
     elif not state.quiet:
         _report(manifest, target, time.perf_counter() - start)
+
+
+@app.command("audit")
+def audit_(
+    folder: Annotated[Path, typer.Argument(help="A publication folder (with manifest.json).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Check that every channel of a publication says the same; exit 1 on disagreement."""
+    try:
+        found = audit(folder)
+    except VitrinaError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        out.print_json(json.dumps([asdict(d) for d in found]))
+    elif not found:
+        out.print(f"{folder}: every channel agrees.")
+    else:
+        table = Table("SKU", "locale", "field", "channel", "value", "expected")
+        for d in found:
+            table.add_row(d.sku, d.locale, d.field, d.channel, d.value, d.expected)
+        out.print(table)
+        out.print(f"{len(found)} disagreements")
+    if found:
+        raise typer.Exit(1)
 
 
 translations_app = typer.Typer(help="Translations of the catalogue and of Vitrina's own strings.")

@@ -203,6 +203,8 @@ def test_demo(tmp_path: Path, example_dir: Path) -> None:
             assert (name, locale) in published
     assert "Open first:" in out and "Done in" in out
     assert "web/en_US/index.html" in out.replace("\n", "")
+    code, out, _ = vitrina("audit", str(tmp_path / "out"))
+    assert code == 0 and "every channel agrees" in out, out
 
 
 CONFIG = """\

@@ -1,0 +1,309 @@
+"""``vitrina audit OUT``: read a publication as its readers see it and list disagreements.
+
+Nothing here opens the catalogue: the audit reads the files. The web channel's product
+documents are the reference; every other place a product appears (the landing page's
+JSON-LD, each feed, the kiosk's data) is compared with them per SKU and locale: name, price
+and currency, sale price, availability, main image (by content hash). Links (feed items,
+the kiosk's QR targets) must lead to a published landing page of the same product and
+locale with the channel's UTM tags. Every file must match the manifest's checksum, and a
+product the manifest lists as skipped must be absent from that channel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from lxml import etree, html
+
+from pim.errors import VitrinaError
+from pim.manifest import MANIFEST, read_manifest
+
+G = "{http://base.google.com/ns/1.0}"
+SCHEMA_AVAILABILITY = {
+    "https://schema.org/InStock": "in_stock",
+    "https://schema.org/OutOfStock": "out_of_stock",
+    "https://schema.org/PreOrder": "preorder",
+    "https://schema.org/BackOrder": "backorder",
+}
+UTM_SOURCES = {"kiosk": "kiosk", "google": "google", "yml": "yandex", "ceneo": "ceneo"}
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
+_KIOSK_DATA = re.compile(r"^window\.VITRINA_KIOSK\[[^\]]+\] = (.*);$", re.S | re.M)
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """One place where a reader sees something else than the reference says."""
+
+    sku: str
+    locale: str
+    field: str
+    channel: str
+    """Where: ``feeds/google``, ``web/jsonld``, ``kiosk/lobby``, ``manifest``…"""
+    value: str
+    expected: str
+
+
+class AuditError(VitrinaError):
+    """The folder is not a publication (no readable manifest)."""
+
+
+class _Audit:
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.manifest = read_manifest(out)
+        if not self.manifest:
+            raise AuditError(f"{out / MANIFEST} is missing or unreadable: not a publication")
+        self.found: list[Disagreement] = []
+        self.docs: dict[tuple[str, str], dict[str, Any]] = {}
+        self.base = (self.manifest.get("context") or {}).get("base_url") or ""
+
+    def disagree(
+        self, sku: str, locale: str, field: str, channel: str, value: Any, expected: Any
+    ) -> None:
+        self.found.append(Disagreement(sku, locale, field, channel, str(value), str(expected)))
+
+    def compare(
+        self, sku: str, locale: str, field: str, channel: str, value: Any, expected: Any
+    ) -> None:
+        if value != expected:
+            self.disagree(sku, locale, field, channel, value, expected)
+
+    # -- files ------------------------------------------------------------------------------
+
+    def checksums(self) -> None:
+        for a in self.manifest.get("artifacts", []):
+            path = self.out / a["path"]
+            if not path.is_file():
+                self.disagree("", a["locale"], "file", "manifest", f"{a['path']}: missing", "")
+                continue
+            digest = hashlib.sha256()
+            with open(path, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    digest.update(chunk)
+            if digest.hexdigest() != a["sha256"]:
+                self.disagree(
+                    "", a["locale"], "file", "manifest", f"{a['path']}: changed", a["sha256"]
+                )
+
+        listed = {a["path"] for a in self.manifest.get("artifacts", [])}
+        for channel in self.manifest.get("channels", {}):
+            folder = self.out / channel
+            for path in sorted(folder.rglob("*") if folder.is_dir() else ()):
+                rel = path.relative_to(self.out).as_posix()
+                if path.is_file() and rel not in listed:
+                    self.disagree("", "", "file", "manifest", f"{rel}: not in the manifest", "")
+
+    def image_hash(self, relpath: str | None) -> str | None:
+        """The content hash of a published file under ``OUT/web/`` (None if absent)."""
+        if not relpath:
+            return None
+        path = self.out / "web" / relpath
+        return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+    def url_image_hash(self, url: str) -> str | None:
+        prefix = self.base.rstrip("/") + "/"
+        return self.image_hash(url[len(prefix) :]) if url.startswith(prefix) else None
+
+    # -- the reference: the web channel ---------------------------------------------------
+
+    def web(self) -> None:
+        for path in sorted((self.out / "web").glob("*/products/*.json")):
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            self.docs[(doc["sku"], doc["locale"])] = doc
+        for doc in self.docs.values():  # the site's base URL, as the images' URLs show it
+            if doc["images"] and doc["images"][0]["url"] and doc["images"][0]["fallback"]:
+                url, relpath = doc["images"][0]["url"], doc["images"][0]["fallback"]
+                if url.endswith("/" + relpath):
+                    self.base = url[: -len(relpath) - 1]
+                    break
+        for (sku, locale), doc in self.docs.items():
+            page = self.out / "web" / doc["page"]
+            if not page.is_file():
+                self.disagree(sku, locale, "landing page", "web", "missing", doc["page"])
+                continue
+            tree = html.fromstring(page.read_bytes())
+            scripts = tree.xpath("//script[@type='application/ld+json']/text()")
+            data = json.loads(scripts[0]) if scripts else {}
+            offer = data.get("offers") or {}
+            price = doc["current_price"] or {}
+            self.compare(sku, locale, "name", "web/jsonld", data.get("name"), doc["name"])
+            self.compare(sku, locale, "price", "web/jsonld", _money(offer), _money(price))
+            self.compare(
+                sku,
+                locale,
+                "availability",
+                "web/jsonld",
+                SCHEMA_AVAILABILITY.get(offer.get("availability", "")),
+                (doc["availability"] or {}).get("code"),
+            )
+            images = data.get("image") or []
+            self.compare(
+                sku,
+                locale,
+                "image",
+                "web/jsonld",
+                self.url_image_hash(images[0]) if images else None,
+                self.main_image(doc),
+            )
+
+    def main_image(self, doc: dict[str, Any]) -> str | None:
+        return self.image_hash(doc["images"][0]["fallback"]) if doc["images"] else None
+
+    def landing(self, url: str, sku: str, locale: str, channel: str, source: str) -> None:
+        """``url`` must open the landing page of ``sku`` in ``locale`` with the UTM tags."""
+        parts = urlsplit(url)
+        doc = self.docs.get((sku, locale))
+        if doc is None:
+            self.disagree(sku, locale, "link", channel, url, "a product published on the web")
+            return
+        if url.split("?")[0] != doc["url"]:
+            self.disagree(sku, locale, "link", channel, url.split("?")[0], doc["url"])
+        page = self.out / "web" / doc["page"]
+        if not page.is_file():
+            self.disagree(sku, locale, "link", channel, f"{url}: no landing page", doc["page"])
+        query = parse_qs(parts.query)
+        if query.get("utm_source") != [source] or not query.get("utm_medium"):
+            self.disagree(sku, locale, "utm", channel, parts.query, f"utm_source={source}")
+
+    # -- the other readers ------------------------------------------------------------------
+
+    def feeds(self) -> None:
+        for report_path in sorted((self.out / "feeds").glob("*/*.report.json")):
+            report = json.loads(report_path.read_text(encoding="utf-8"))
+            locale, name, fmt = report["locale"], report["feed"], report["format"]
+            path = report_path.parent / report["file"]
+            if not path.is_file():
+                continue
+            channel = f"feeds/{name}"
+            data = path.read_bytes()
+            if path.suffix == ".gz":
+                import gzip
+
+                data = gzip.decompress(data)
+            root = etree.fromstring(data, _PARSER)
+            for sku, price, link, image in _feed_items(root, fmt, report["currency"]):
+                doc = self.docs.get((sku, locale))
+                if doc is None:
+                    self.disagree(sku, locale, "listed", channel, "in the feed", "not on the web")
+                    continue
+                expected = _money(doc["current_price"] or {})
+                if price[1] == expected[1]:
+                    self.compare(sku, locale, "price", channel, price, expected)
+                else:  # the feed's own currency: compared with the same price collection
+                    self.compare(sku, locale, "currency", channel, price[1], report["currency"])
+                self.landing(link, sku, locale, channel, UTM_SOURCES[fmt])
+                if image is not None:
+                    self.compare(
+                        sku,
+                        locale,
+                        "image",
+                        channel,
+                        self.url_image_hash(image),
+                        self.main_image(doc),
+                    )
+
+    def kiosks(self) -> None:
+        for data_path in sorted((self.out / "kiosk").glob("*/data/*.js")):
+            profile = data_path.parent.parent.name
+            match = _KIOSK_DATA.search(data_path.read_text(encoding="utf-8"))
+            if match is None:
+                self.disagree("", data_path.stem, "data", f"kiosk/{profile}", "unreadable", "")
+                continue
+            pack = json.loads(match.group(1))["data"]
+            locale, channel = pack["locale"], f"kiosk/{profile}"
+            for p in pack["products"]:
+                sku = p["sku"]
+                doc = self.docs.get((sku, locale))
+                if doc is None:
+                    self.disagree(sku, locale, "listed", channel, "on the kiosk", "not on the web")
+                    continue
+                current = (doc["current_price"] or {}).get("formatted")
+                was = (doc["price"] or {}).get("formatted") if doc["sale"] else None
+                self.compare(sku, locale, "name", channel, p["name"], doc["name"])
+                self.compare(sku, locale, "price", channel, p["price"], current)
+                self.compare(sku, locale, "sale", channel, p["was"], was)
+                self.compare(
+                    sku,
+                    locale,
+                    "availability",
+                    channel,
+                    (p["availability"] or {}).get("code"),
+                    (doc["availability"] or {}).get("code"),
+                )
+                self.landing(p["link"], sku, locale, channel, "kiosk")
+
+    def skipped(self) -> None:
+        """A product skipped by the web or the kiosk must not be there."""
+        for s in self.manifest.get("skipped", []):
+            sku, locale, channel = s["sku"], s["locale"], s["channel"]
+            if (
+                channel == "web"
+                and (self.out / "web" / locale / "products" / f"{sku}.json").exists()
+            ):
+                self.disagree(sku, locale, "skipped", "web", "published", "absent")
+
+
+def _money(value: dict[str, Any]) -> tuple[Decimal | None, str | None]:
+    amount = value.get("amount", value.get("price"))
+    currency = value.get("currency", value.get("priceCurrency"))
+    try:
+        return (Decimal(str(amount)) if amount is not None else None), currency
+    except InvalidOperation:
+        return None, currency
+
+
+def _google_price(text: str | None) -> tuple[Decimal | None, str | None]:
+    if not text or " " not in text:
+        return None, None
+    amount, currency = text.rsplit(" ", 1)
+    return _money({"amount": amount, "currency": currency})
+
+
+def _feed_items(
+    root: etree._Element, fmt: str, currency: str
+) -> Iterator[tuple[str, tuple[Decimal | None, str | None], str, str | None]]:
+    """(sku, current price, link, main image URL) of every item of a feed."""
+    if fmt == "google":
+        for item in root.iter("item"):
+            price = _google_price(item.findtext(f"{G}sale_price") or item.findtext(f"{G}price"))
+            yield (
+                item.findtext(f"{G}id") or "",
+                price,
+                item.findtext("link") or "",
+                item.findtext(f"{G}image_link"),
+            )
+    elif fmt == "yml":
+        for offer in root.iter("offer"):
+            price = _money(
+                {"amount": offer.findtext("price"), "currency": offer.findtext("currencyId")}
+            )
+            yield offer.get("id", ""), price, offer.findtext("url") or "", offer.findtext("picture")
+    else:
+        for o in root.iter("o"):
+            main = o.find("imgs/main")
+            price = _money({"amount": o.get("price"), "currency": currency})
+            yield (
+                o.get("id", ""),
+                price,
+                o.get("url", ""),
+                main.get("url") if main is not None else None,
+            )
+
+
+def audit(out: str | Path) -> list[Disagreement]:
+    """Every disagreement in the publication in ``out`` (an empty list: it is consistent)."""
+    run = _Audit(Path(out))
+    run.checksums()
+    run.web()
+    run.feeds()
+    run.kiosks()
+    run.skipped()
+    return sorted(run.found, key=lambda d: (d.sku, d.locale, d.field, d.channel))
