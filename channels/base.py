@@ -44,8 +44,9 @@ from pydantic import BaseModel, ConfigDict
 from pim.config import Theme
 from pim.errors import ChannelError
 from pim.links import DEFAULT_LANDING_URL, UTM, Campaign, LinkBuilder
+from pim.media import MediaStore
 from pim.skus import SkuList
-from pim.view import ProductView
+from pim.view import Derivative, ProductView
 
 __all__ = [
     "Artifact",
@@ -331,6 +332,13 @@ class RenderContext:
             size,
             skus if isinstance(skus, SkuList) else tuple(skus),
         )
+
+    def copy_derivative(self, image_key: str, derivative: Derivative, relpath: str) -> Artifact:
+        """:meth:`copy_media` of a resized copy of an image, made in the store first if it is
+        missing (checked once per file and job)."""
+        if relpath not in self._copied and not (self.media_root / derivative.path).is_file():
+            MediaStore(self.media_root).ensure_derivatives(image_key)
+        return self.copy_media(derivative.path, relpath)
 
     def copy_media(self, media_path: str, relpath: str) -> Artifact:
         """Copy a file of the media store (``media_path`` relative to its root) to

@@ -11,6 +11,7 @@ product the manifest lists as skipped must be absent from that channel.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import re
@@ -23,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from lxml import etree, html
 
+from pim.channels.kiosk import KioskChannel
 from pim.errors import VitrinaError
 from pim.manifest import MANIFEST, read_manifest
 
@@ -33,7 +35,6 @@ SCHEMA_AVAILABILITY = {
     "https://schema.org/PreOrder": "preorder",
     "https://schema.org/BackOrder": "backorder",
 }
-UTM_SOURCES = {"kiosk": "kiosk", "google": "google", "yml": "yandex", "ceneo": "ceneo"}
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
 _KIOSK_DATA = re.compile(r"^window\.VITRINA_KIOSK\[[^\]]+\] = (.*);$", re.S | re.M)
 
@@ -185,8 +186,6 @@ class _Audit:
             channel = f"feeds/{name}"
             data = path.read_bytes()
             if path.suffix == ".gz":
-                import gzip
-
                 data = gzip.decompress(data)
             root = etree.fromstring(data, _PARSER)
             for sku, price, link, image in _feed_items(root, fmt, report["currency"]):
@@ -199,7 +198,7 @@ class _Audit:
                     self.compare(sku, locale, "price", channel, price, expected)
                 else:  # the feed's own currency: compared with the same price collection
                     self.compare(sku, locale, "currency", channel, price[1], report["currency"])
-                self.landing(link, sku, locale, channel, UTM_SOURCES[fmt])
+                self.landing(link, sku, locale, channel, report["utm_source"])
                 if image is not None:
                     self.compare(
                         sku,
@@ -238,7 +237,7 @@ class _Audit:
                     (p["availability"] or {}).get("code"),
                     (doc["availability"] or {}).get("code"),
                 )
-                self.landing(p["link"], sku, locale, channel, "kiosk")
+                self.landing(p["link"], sku, locale, channel, KioskChannel.utm_source)
 
     def skipped(self) -> None:
         """A product skipped by the web or the kiosk must not be there."""

@@ -229,8 +229,8 @@ class Catalogue:
         Workers that each take one range and whose outputs are joined in range order give
         the same order as one worker reading everything.
         """
-        total = self.count(kind)
-        if parts <= 1 or total < parts:
+        total = self.count(kind) if parts > 1 else 0
+        if total < parts:  # one part, or fewer records than parts: the first takes all
             return [(None, None)] + [("", "")] * (parts - 1)
         with self.engine.connect() as conn:
             bounds: list[str | None] = [None]

@@ -13,6 +13,7 @@ from functools import lru_cache
 from importlib import resources
 
 from babel import Locale, UnknownLocaleError
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -26,17 +27,25 @@ def translations(locale: str) -> gettext.NullTranslations:
     The ``.po`` file is compiled in memory on first use, so a catalogue edited by hand (or
     by ``make translations``) is used as it is, never a stale compiled copy.
     """
+    _, catalog = ui_catalog(locale)
+    if catalog is None:
+        return gettext.NullTranslations()
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def ui_catalog(locale: str) -> tuple[str | None, Catalog | None]:
+    """The interface language a catalogue locale uses and its parsed ``.po`` catalogue,
+    or ``(None, None)`` when Vitrina has none for it (English is shown)."""
     root = resources.files("pim.locales")
-    for candidate in ui_languages(locale):
-        po = root / candidate / "LC_MESSAGES" / f"{DOMAIN}.po"
+    for language in ui_languages(locale):
+        po = root / language / "LC_MESSAGES" / f"{DOMAIN}.po"
         if po.is_file():
             with po.open("rb") as fh:
-                catalog = read_po(fh, locale=candidate)
-            buffer = io.BytesIO()
-            write_mo(buffer, catalog)
-            buffer.seek(0)
-            return gettext.GNUTranslations(buffer)
-    return gettext.NullTranslations()
+                return language, read_po(fh, locale=language)
+    return None, None
 
 
 def ui_languages(locale: str) -> tuple[str, ...]:

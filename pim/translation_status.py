@@ -13,10 +13,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 
-from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
-from pim.i18n import DOMAIN, ui_languages
+from pim.i18n import DOMAIN, ui_catalog
 from pim.records import ProductRecord
 from pim.structure import Structure
 
@@ -58,20 +57,10 @@ def interface_messages() -> list[str]:
     return [m.id if isinstance(m.id, str) else m.id[0] for m in template if m.id]
 
 
-def _ui_catalog(locale: str) -> tuple[str | None, Catalog | None]:
-    root = resources.files("pim.locales")
-    for language in ui_languages(locale):
-        po = root / language / "LC_MESSAGES" / f"{DOMAIN}.po"
-        if po.is_file():
-            with po.open("rb") as fh:
-                return language, read_po(fh, locale=language)
-    return None, None
-
-
 def _ui_missing(locale: str, messages: list[str]) -> tuple[str | None, list[str]]:
     if locale.split("_")[0] == "en":
         return None, []
-    language, catalog = _ui_catalog(locale)
+    language, catalog = ui_catalog(locale)
     if catalog is None:
         return None, list(messages)
     missing = []

@@ -7,10 +7,14 @@ import json
 import os
 import re
 import shutil
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from pim import Catalogue, publish
+from pim.channels.base import Publication
 
 
 def write_csv(path: Path, header: list[str], *rows: list[str]) -> Path:
@@ -79,3 +83,26 @@ def kiosk_data(bundle: Path, locale: str) -> dict[str, Any]:
     match = re.search(r"^window\.VITRINA_KIOSK\[[^\]]+\] = (.*);$", text, re.S | re.M)
     assert match, "one assignment per data file"
     return json.loads(match.group(1))  # type: ignore[no-any-return]
+
+
+def publish_catalogue(
+    root: Path,
+    source: Path,
+    channels: list[str],
+    locales: list[str],
+    moment: datetime,
+    options: dict[str, dict[str, Any]] | None = None,
+) -> Path:
+    """Import ``source`` into a new catalogue under ``root``, publish it into ``root/out``."""
+    with Catalogue.open(root / "shop.db", media=root / "media") as cat:
+        cat.import_path(source)
+        publish(
+            cat,
+            channels,
+            locales,
+            out=root / "out",
+            jobs=2,
+            context=Publication(moment),
+            options=options,
+        )
+    return root / "out"

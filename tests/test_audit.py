@@ -9,11 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from helpers import publish_catalogue
 from typer.testing import CliRunner
 
-from pim import Catalogue, publish
 from pim.audit import Disagreement, audit
-from pim.channels.base import Publication
 from pim.cli import app
 
 MOMENT = datetime(2026, 12, 1, 10, tzinfo=UTC)
@@ -22,17 +21,9 @@ MOMENT = datetime(2026, 12, 1, 10, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory, example_dir: Path) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("audit")
-    with Catalogue.open(root / "shop.db", media=root / "media") as cat:
-        cat.import_path(example_dir)
-        publish(
-            cat,
-            ["web", "feeds", "kiosk"],
-            ["de_DE", "pl_PL"],
-            out=root / "out",
-            jobs=2,
-            context=Publication(MOMENT),
-        )
-    yield root / "out"
+    yield publish_catalogue(
+        root, example_dir, ["web", "feeds", "kiosk"], ["de_DE", "pl_PL"], MOMENT
+    )
 
 
 def damaged(published: Path, tmp_path: Path, damage: Callable[[Path], None]) -> list[Disagreement]:

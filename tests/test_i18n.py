@@ -14,12 +14,10 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
 from fontTools.ttLib import TTFont
-from helpers import kiosk_data
+from helpers import kiosk_data, publish_catalogue
 from lxml import html
 from pypdf import PdfReader
 
-from pim import Catalogue, publish
-from pim.channels.base import Publication
 from pim.i18n import gettext_for, ngettext_for, shipped_languages, text_direction, ui_languages
 from pim.templating import render_string
 
@@ -97,19 +95,11 @@ DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
 @pytest.fixture(scope="module")
 def out(tmp_path_factory: pytest.TempPathFactory, example_dir: Path) -> Path:
     """Web, the PDF catalogue and the kiosk in every language of the example catalogue."""
+    pdf = {"audiences": [], "leaflet": False, "labels": False}  # the catalogue alone
     root = tmp_path_factory.mktemp("languages")
-    with Catalogue.open(root / "shop.db", media=root / "media") as cat:
-        cat.import_path(example_dir)
-        publish(
-            cat,
-            ["web", "pdf", "kiosk"],
-            LOCALES,
-            out=root / "out",
-            jobs=2,
-            context=Publication(MOMENT),
-            options={"pdf": {"audiences": [], "leaflet": False, "labels": False}},
-        )
-    return root / "out"
+    return publish_catalogue(
+        root, example_dir, ["web", "pdf", "kiosk"], LOCALES, MOMENT, {"pdf": pdf}
+    )
 
 
 @pytest.mark.parametrize("locale", LOCALES)

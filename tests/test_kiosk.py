@@ -15,11 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import zxingcpp
-from helpers import HOSTILE, chromium_path, kiosk_data
+from helpers import HOSTILE, chromium_path, kiosk_data, publish_catalogue
 from PIL import Image
-
-from pim import Catalogue, publish
-from pim.channels.base import Publication
 
 MOMENT = datetime(2026, 12, 1, 10, tzinfo=UTC)
 LOCALES = ["en_US", "de_DE", "bg_BG"]
@@ -29,19 +26,11 @@ BASE = "https://shop.vitrina.example"
 @pytest.fixture(scope="module")
 def out(tmp_path_factory: pytest.TempPathFactory, hostile_example_dir: Path) -> Iterator[Path]:
     """Web and kiosk from the example catalogue with the hostile product."""
+    kiosk = {"profile": "lobby", "idle_timeout": 30, "featured": ["KT-K10"]}
     root = tmp_path_factory.mktemp("kiosk")
-    with Catalogue.open(root / "shop.db", media=root / "media") as cat:
-        cat.import_path(hostile_example_dir)
-        publish(
-            cat,
-            ["web", "kiosk"],
-            LOCALES,
-            out=root / "out",
-            jobs=2,
-            context=Publication(MOMENT),
-            options={"kiosk": {"profile": "lobby", "idle_timeout": 30, "featured": ["KT-K10"]}},
-        )
-    yield root / "out"
+    yield publish_catalogue(
+        root, hostile_example_dir, ["web", "kiosk"], LOCALES, MOMENT, {"kiosk": kiosk}
+    )
 
 
 def test_the_bundle_is_self_contained(out: Path) -> None:

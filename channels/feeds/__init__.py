@@ -105,6 +105,14 @@ class FeedRules(BaseModel):
         """The format's definition."""
         return FORMATS[self.format]
 
+    def utm(self, feed: str) -> UTM:
+        """The feed's UTM tags: its ``utm_source``/``utm_medium`` or the format's, and
+        ``utm_content`` = the feed's name."""
+        spec = self.spec
+        return UTM(
+            self.utm_source or spec.utm_source, self.utm_medium or spec.utm_medium, content=feed
+        )
+
     def limit(self, name: str) -> int | None:
         """The character limit of a field."""
         return self.limits.get(name, self.spec.limits.get(name))
@@ -170,10 +178,11 @@ class FeedsChannel(Channel[FeedsOptions]):
 
     def render(self, views: Iterable[ProductView], ctx: RenderContext) -> list[Artifact]:
         """Stream this share's items of every feed into part files."""
+        feeds = self.options.feeds
         with ExitStack() as stack:
             writers = {}
             states: dict[str, dict[str, Any]] = {}
-            for name, rules in self.options.feeds.items():
+            for name, rules in feeds.items():
                 part = ctx.scratch(f"{name}-{uuid.uuid4().hex}.part")
                 raw: IO[bytes] = stack.enter_context(open(part, "wb"))
                 target: IO[bytes] | gzip.GzipFile = raw
@@ -195,7 +204,7 @@ class FeedsChannel(Channel[FeedsOptions]):
                     "sink": sink,
                 }
             for view in views:
-                for name, rules in self.options.feeds.items():
+                for name, rules in feeds.items():
                     state = states[name]
                     item = self._item(view, name, rules, ctx, state)
                     if item is None:
@@ -341,9 +350,7 @@ class FeedsChannel(Channel[FeedsOptions]):
     @staticmethod
     def _link(view: ProductView, name: str, rules: FeedRules, ctx: RenderContext) -> str:
         """The landing page with the feed's UTM tags (``utm_content`` = the feed's name)."""
-        spec = rules.spec
-        source, medium = rules.utm_source or spec.utm_source, rules.utm_medium or spec.utm_medium
-        return ctx.links.product_url(view, UTM(source, medium, content=name))
+        return ctx.links.product_url(view, rules.utm(name))
 
     @staticmethod
     def _images(view: ProductView, rules: FeedRules, ctx: RenderContext, most: int) -> list[str]:
@@ -387,6 +394,7 @@ class FeedsChannel(Channel[FeedsOptions]):
             report = {
                 "feed": name,
                 "format": rules.format,
+                "utm_source": rules.utm(name).source,
                 "title": rules.spec.title,
                 "locale": ctx.locale,
                 "currency": currency,

@@ -22,7 +22,6 @@ from pim.brand import brand_files
 from pim.channels.base import Artifact, Channel, ChannelOptions, RenderContext
 from pim.channels.web.documents import FALLBACK_MIME, key_attribute_codes, media_site_path
 from pim.i18n import html_lang, language_name, ngettext_for, text_direction
-from pim.media import MediaStore
 from pim.qr import qr_png
 from pim.templating import json_script, render
 from pim.view import Money, ProductView
@@ -61,7 +60,6 @@ class KioskChannel(Channel[KioskOptions]):
     Options = KioskOptions
     utm_source = "kiosk"
     utm_medium = "instore"
-    start_page = None
     start_rank = 30
 
     def _offered(self, locale: str) -> bool:
@@ -73,7 +71,6 @@ class KioskChannel(Channel[KioskOptions]):
             return []
         opts = self.options
         folder = opts.profile
-        store = MediaStore(ctx.media_root)
         artifacts: list[Artifact] = []
         products: list[dict[str, Any]] = []
         categories: dict[str, dict[str, Any]] = {}
@@ -84,11 +81,9 @@ class KioskChannel(Channel[KioskOptions]):
                 for d in img.derivatives:
                     if d.mime != FALLBACK_MIME or d.name not in ("medium", "large"):
                         continue
-                    if not (ctx.media_root / d.path).is_file():
-                        store.ensure_derivatives(img.key)
-                    rel = f"{folder}/{media_site_path(d.path)}"
-                    artifacts.append(ctx.copy_media(d.path, rel))
-                    chosen[d.name] = media_site_path(d.path)
+                    site_path = media_site_path(d.path)
+                    artifacts.append(ctx.copy_derivative(img.key, d, f"{folder}/{site_path}"))
+                    chosen[d.name] = site_path
                 if chosen:
                     images.append(chosen)
             qr = f"qr/{ctx.locale}/{view.sku}.png"

@@ -34,7 +34,7 @@ from pim.channels.web.documents import (
 from pim.channels.web.jsonld import product_jsonld
 from pim.channels.web.sitemap import sitemap
 from pim.i18n import html_lang, language_name, text_direction
-from pim.media import DERIVATIVE_SIZES, MediaStore
+from pim.media import DERIVATIVE_SIZES
 from pim.templating import render
 from pim.view import ProductView
 
@@ -105,12 +105,15 @@ class WebChannel(Channel[WebOptions]):
                 raise ValueError(
                     f"option image_sizes: unknown size {size!r}; use {', '.join(DERIVATIVE_SIZES)}"
                 )
-        store = MediaStore(ctx.media_root)
-        self._checked: set[str] = set()
         artifacts: list[Artifact] = []
         for view in views:
             page = page_path(ctx, view)
-            artifacts += self._media(view, ctx, store)
+            artifacts += [
+                ctx.copy_derivative(img.key, d, media_site_path(d.path))
+                for img in view.images
+                for d in img.derivatives
+                if d.name in opts.image_sizes
+            ]
             doc = product_document(
                 view,
                 ctx,
@@ -130,18 +133,6 @@ class WebChannel(Channel[WebOptions]):
             artifacts.append(ctx.write(page, html, [view.sku], shared=True, locale=ctx.locale))
             ctx.entries.append(listing_entry(doc))
         return artifacts
-
-    def _media(self, view: ProductView, ctx: RenderContext, store: MediaStore) -> list[Artifact]:
-        out = []
-        for img in view.images:
-            for d in img.derivatives:
-                if d.name not in self.options.image_sizes:
-                    continue
-                if img.key not in self._checked and not (ctx.media_root / d.path).is_file():
-                    store.ensure_derivatives(img.key)
-                out.append(ctx.copy_media(d.path, media_site_path(d.path)))
-            self._checked.add(img.key)
-        return out
 
     def _page(
         self,
