@@ -19,8 +19,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from pim.audit import audit
 from pim.catalogue import Catalogue, CompletenessReport, import_order
@@ -38,8 +40,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# Catalogue text and messages quoting it may hold "[…]": never read as rich markup.
+out = Console(soft_wrap=True, markup=False)
+err = Console(stderr=True, soft_wrap=True, markup=False)
 
 
 class State:
@@ -110,11 +113,13 @@ def _fail(exc: VitrinaError, as_json: bool = False) -> None:
         out.print_json(json.dumps({"ok": False, "errors": problems}, ensure_ascii=False))
     elif isinstance(exc, CatalogueImportError):
         for problem in exc.problems:
-            err.print(f"[red]error:[/] {problem}", markup=True, highlight=False, soft_wrap=True)
+            err.print(f"[red]error:[/] {escape(str(problem))}", markup=True, highlight=False)
         count = len(exc.problems)
-        err.print(f"[red]{count} problem{'s' if count > 1 else ''}; nothing was imported.[/]")
+        err.print(
+            f"[red]{count} problem{'s' if count > 1 else ''}; nothing was imported.[/]", markup=True
+        )
     else:
-        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
     raise typer.Exit(exc.exit_code)
 
 
@@ -235,7 +240,7 @@ def show(
     price = view.price.formatted if view.price else "—"
     if view.sale:
         price += f"  →  {view.sale.price.formatted} ({view.sale.validity})"
-    rows: list[tuple[str, str]] = [
+    rows: list[tuple[str, str | Text]] = [
         ("Name", view.name),
         ("Slug", view.slug),
         ("Family", view.family_label or "—"),
@@ -250,11 +255,12 @@ def show(
     rows += [
         (
             a.label,
-            a.formatted
-            + (
-                f"  [dim]({a.source_locale})[/]"
+            Text(a.formatted)
+            + Text(
+                f"  ({a.source_locale})"
                 if a.source_locale and a.source_locale != view.locale
-                else ""
+                else "",
+                style="dim",
             ),
         )
         for a in view.attributes
@@ -660,7 +666,7 @@ def channels_(
         )
         return
     for name, cls, fields in rows:
-        out.print(f"[bold]{name}[/]  {cls.description}")
+        out.print(f"[bold]{name}[/]  {escape(cls.description)}", markup=True)
         for f, t, d in fields:
             out.print(f"    {name}.{f}: {_type_name(t)} = {d!r}", highlight=False, markup=False)
 

@@ -254,6 +254,13 @@ def plan_channels(
                     f"unknown audience {audience!r}; known: {', '.join(structure.audiences)}",
                 )
         available = structure.channels[scope].locales
+        for language in getattr(opts, "languages", ()):
+            if language not in available:
+                raise ConfigError(
+                    f"channels.{name}.languages",
+                    f"{language!r} is not a locale of catalogue channel {scope!r} "
+                    f"({', '.join(available)})",
+                )
         chosen = tuple(locales) if locales else available
         for loc in chosen:
             if loc not in available:

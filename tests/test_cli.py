@@ -368,3 +368,9 @@ def test_interface_strings_missing_per_language(monkeypatch: pytest.MonkeyPatch)
     assert by_locale["de_AT"].ui_missing == ["A string nobody translated"]
     assert by_locale["fr_FR"].ui_language is None
     assert len(by_locale["fr_FR"].ui_missing) == len(messages) + 1
+
+
+def test_errors_quote_catalogue_text_as_it_is(db: list[str]) -> None:
+    """Square brackets in a SKU are not console markup: the message shows them."""
+    code, _, err = vitrina(*db, "show", "A[b]x[/b]", "-c", "ecommerce", "-l", "de_DE")
+    assert code != 0 and "'A[b]x[/b]'" in err

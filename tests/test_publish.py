@@ -222,6 +222,14 @@ def test_campaign_links_and_window(example: Catalogue, tmp_path: Path) -> None:
         ({"options": {"web": {"audiences": ["alien"]}}}, "channels.web.audiences"),
         ({"locales": ["fr_FR"]}, "locales"),
         ({"channels": ["nope"]}, "channel"),
+        (
+            {"channels": ["kiosk"], "options": {"kiosk": {"languages": ["xx_XX"]}}},
+            "channels.kiosk.languages",
+        ),
+        (
+            {"channels": ["kiosk"], "options": {"kiosk": {"profile": "../etc"}}},
+            "channels.kiosk.profile",
+        ),
     ],
 )
 def test_publish_config_errors(
