@@ -43,6 +43,12 @@
     return node;
   }
 
+  function isolated(tag, cls, text) {
+    var node = el(tag, cls, text);
+    node.dir = "auto";  /* a brand name keeps its own direction inside right-to-left text */
+    return node;
+  }
+
   function tapTarget(cls, label, onTap) {
     var node = el("button", cls, label);
     node.type = "button";
@@ -88,7 +94,7 @@
     slide.dataset.sku = product.sku;
     slide.appendChild(picture(product, "large", "slide-image"));
     var text = el("div", "slide-text");
-    if (product.brand) text.appendChild(el("p", "brand", product.brand));
+    if (product.brand) text.appendChild(isolated("p", "brand", product.brand));
     text.appendChild(el("h1", "name", product.name));
     text.appendChild(priceBlock(product));
     slide.appendChild(text);
@@ -172,7 +178,7 @@
     }
     layout.appendChild(gallery);
     var info = el("div", "info");
-    if (product.brand) info.appendChild(el("p", "brand", product.brand));
+    if (product.brand) info.appendChild(isolated("p", "brand", product.brand));
     info.appendChild(el("h1", "name", product.name));
     var buy = el("div", "buy");
     var offer = el("div", "offer");
