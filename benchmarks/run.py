@@ -8,7 +8,8 @@ figure in a fresh process, prints a table and, with --write, records it in
 benchmarks/RESULTS.md with the machine and the date. Targets (2-core machine): import >= 10,000
 products/s from CSV into SQLite; resolution >= 20,000 views/s streamed; peak memory within 2x
 from 10k to 200k products; the Google Merchant feed from the database >= 20,000 products/s
-with peak memory under 200 MB per process at 1M products.
+with peak memory under 200 MB per process at 1M products; the import of an Akeneo export folder
+(100 columns) with flat memory from 10k to 100k products.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ sys.path.insert(0, str(HERE))
 
 from storage_layout import compare  # noqa: E402
 from synthetic import generate  # noqa: E402
+from synthetic_akeneo import generate as generate_akeneo  # noqa: E402
 
 DATA = HERE / "data"
 HISTORY = "## History"
@@ -61,6 +63,68 @@ def child_import(folder: str, db: str) -> dict[str, float]:
         "per_second": report.created / seconds,
         "peak_mib": _peak_mib(),
     }
+
+
+def child_akeneo(folder: str, db: str) -> dict[str, float]:
+    """Import a synthetic Akeneo export folder into a fresh SQLite file (one transaction)."""
+    from pim import Catalogue
+    from pim.akeneo import import_akeneo
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(db + suffix).unlink(missing_ok=True)
+    cat = Catalogue.open(db, media=Path(db).with_suffix(".media"))
+    start = time.perf_counter()
+    report = import_akeneo(cat, Path(folder))
+    seconds = time.perf_counter() - start
+    products = report.counts["products"]
+    return {
+        "products": products,
+        "models": report.counts["product_models"],
+        "seconds": seconds,
+        "per_second": products / seconds,
+        "peak_mib": _peak_mib(),
+    }
+
+
+def run_akeneo(sizes: list[int]) -> list[dict[str, float]]:
+    """The Akeneo import benchmark at each size, each in a fresh process."""
+    results = []
+    for size in sizes:
+        folder = DATA / f"akeneo-{size}"
+        if not (folder / "products.csv").is_file():
+            print(f"generating an Akeneo export of {size} products …", flush=True)
+            generate_akeneo(folder, size)
+        result = in_child("child_akeneo", str(folder), str(DATA / f"akeneo-{size}.db"))
+        results.append(result)
+        print(
+            f"akeneo import, {result['products']:,.0f} products: {result['seconds']:.1f} s, "
+            f"{result['per_second']:,.0f} products/s, peak {result['peak_mib']:.0f} MiB",
+            flush=True,
+        )
+    return results
+
+
+def akeneo_section(results: list[dict[str, float]]) -> list[str]:
+    """The Akeneo import results as Markdown lines."""
+    if not results:
+        return []
+    lines = [
+        "",
+        "## Akeneo import: a generated export folder, 100 columns (`vitrina import --from akeneo`)",
+        "",
+        "Every structure file, then product models and products in one transaction (4 "
+        "locales, 30% variants on two levels, a media file per product from a pool of 20), "
+        "completeness at the end. Target: memory stays flat as the catalogue grows.",
+        "",
+        "| products | product models | seconds | products/s | peak MiB |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['products']:,.0f} | {r['models']:,.0f} | {r['seconds']:.1f} | "
+            f"{r['per_second']:,.0f} | {r['peak_mib']:.0f} |"
+        )
+    return lines
 
 
 def _stream(db: str, shard: tuple[int, int] | None) -> int:
@@ -275,9 +339,16 @@ def main() -> int:
     parser.add_argument(
         "--feeds-only", action="store_true", help="only the feed runs, printed, not recorded"
     )
+    parser.add_argument("--akeneo-sizes", type=int, nargs="*", default=[10_000, 100_000])
+    parser.add_argument(
+        "--akeneo-only", action="store_true", help="only the Akeneo imports, printed, not recorded"
+    )
     args = parser.parse_args()
     if args.feeds_only:
         print("\n".join(feed_section(run_feeds(args.feed_sizes))))
+        return 0
+    if args.akeneo_only:
+        print("\n".join(akeneo_section(run_akeneo(args.akeneo_sizes))))
         return 0
     rows = []
     db_small = ""
@@ -317,8 +388,9 @@ def main() -> int:
         flush=True,
     )
     feeds = run_feeds(args.feed_sizes)
+    akeneo = run_akeneo(args.akeneo_sizes)
     layout = compare(Path(db_small), 20_000)
-    report = render(rows, publishing, args.sizes[0], web, feeds, layout)
+    report = render(rows, publishing, args.sizes[0], web, feeds, layout, akeneo)
     print(report)
     if args.write:
         results = HERE / "RESULTS.md"
@@ -335,6 +407,7 @@ def render(
     web: dict[str, float],
     feeds: list[dict[str, float]],
     layout: dict[str, dict[str, float]],
+    akeneo: list[dict[str, float]] | None = None,
 ) -> str:
     """The results as Markdown."""
     lines = [
@@ -395,6 +468,7 @@ def render(
         f"{web['per_second']:,.0f} | {web['peak_mib']:.0f} | {web['worker_peak_mib']:.0f} |",
     ]
     lines += feed_section(feeds)
+    lines += akeneo_section(akeneo or [])
     lines += [
         "",
         "## Storage layout (SQLite, the same product values both ways)",

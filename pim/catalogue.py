@@ -39,8 +39,19 @@ from pim.view import ProductView, ResolutionContext
 log = logging.getLogger(__name__)
 
 P = product_table.c
-_COLUMNS = (P.sku, P.kind, P.family, P.parent, P.enabled, P.categories, P["values"])
-_JSON_NAMES = {"categories", "values"}
+_COLUMNS = (
+    P.sku,
+    P.kind,
+    P.family,
+    P.parent,
+    P.enabled,
+    P.categories,
+    P["values"],
+    P.family_variant,
+    P.groups,
+    P.associations,
+)
+_JSON_NAMES = {"categories", "values", "groups", "associations"}
 SkuRange = tuple[str | None, str | None]
 """SKUs from the first (included) to the second (excluded); None: no bound."""
 
@@ -54,6 +65,9 @@ def _record(row: Any) -> ProductRecord:
         enabled=row.enabled,
         categories=list(row.categories or ()),
         values=row.values or {},
+        family_variant=row.family_variant,
+        groups=list(row.groups or ()),
+        associations=row.associations or {},
     )
 
 
@@ -326,9 +340,9 @@ class Catalogue:
         """The view of one product for a context."""
         record = self.product(sku)
         resolver = self.resolver(channel, locale, audience, moment)
-        return resolver.resolve(
-            record, self.ancestors(record), self.media_info(media_keys([record], self.structure))
-        )
+        ancestors = self.ancestors(record)
+        media = self.media_info(media_keys([record, *ancestors], self.structure))
+        return resolver.resolve(record, ancestors, media)
 
     def views(
         self,

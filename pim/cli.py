@@ -28,7 +28,7 @@ from pim.audit import audit
 from pim.catalogue import Catalogue, CompletenessReport, import_order
 from pim.channels.base import Publication
 from pim.config import CONFIG_FILE, Config, load_config, write_starter
-from pim.errors import CatalogueImportError, ConfigError, VitrinaError
+from pim.errors import CatalogueImportError, ConfigError, Problem, VitrinaError
 from pim.importer import ImportReport
 from pim.publishing import publish
 from pim.registry import channel_names, load_channel
@@ -148,15 +148,31 @@ def import_(
     paths: Annotated[
         list[Path],
         typer.Argument(
-            help="Structure (.yaml/.json) and product (.csv/.jsonl) files, or folders of them."
+            help="Structure (.yaml/.json) and product (.csv/.jsonl) files, or folders of them; "
+            "with --from akeneo, Akeneo export folders."
         ),
     ],
+    source: Annotated[
+        str,
+        typer.Option(
+            "--from", help="vitrina (its own files) or akeneo (a folder of Akeneo CSV exports)."
+        ),
+    ] = "vitrina",
+    strict: Annotated[
+        bool, typer.Option("--strict", help="With --from akeneo: a missing media file is an error.")
+    ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Validate only; write nothing.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
 ) -> None:
-    """Import files, each in one transaction: on any problem nothing of that file is written."""
+    """Import files, each in one transaction (an Akeneo folder in one): on any problem nothing
+    of it is written."""
+    if source not in ("vitrina", "akeneo"):
+        _fail(ConfigError("--from", f"expected vitrina or akeneo, got {source!r}"), as_json)
+    if source == "akeneo":
+        _import_akeneo(paths, strict, dry_run, as_json)
+        return
     reports: list[ImportReport] = []
     try:
         files = [f for p in paths for f in import_order(p)]
@@ -167,7 +183,13 @@ def import_(
     except VitrinaError as exc:
         _fail(exc, as_json)
     if as_json:
-        out.print_json(json.dumps({"ok": True, "reports": [asdict(r) for r in reports]}))
+        out.print_json(
+            json.dumps(
+                {"ok": True, "reports": [asdict(r) for r in reports]},
+                default=str,
+                ensure_ascii=False,
+            )
+        )
     elif not state.quiet:
         verb = "would import" if dry_run else "imported"
         for r in reports:
@@ -179,6 +201,70 @@ def import_(
                     f"{r.file}: {verb} {r.created} new, {r.updated} updated"
                     + (f", {r.media} media files" if r.media else "")
                 )
+            _print_warnings(r.warnings)
+
+
+def _print_warnings(warnings: list[Problem], shown: int = 5) -> None:
+    """Warnings grouped by kind, the first few of each."""
+    kinds: dict[str, list[Problem]] = {}
+    for w in warnings:
+        kinds.setdefault(w.kind or "other", []).append(w)
+    for kind, items in sorted(kinds.items(), key=lambda kv: -len(kv[1])):
+        err.print(
+            f"[yellow]warning:[/] {len(items)} × {escape(kind)}", markup=True, highlight=False
+        )
+        for w in items[:shown]:
+            err.print(f"  {w}", highlight=False)
+        if len(items) > shown:
+            err.print(f"  … and {len(items) - shown} more", highlight=False)
+
+
+def _import_akeneo(paths: list[Path], strict: bool, dry_run: bool, as_json: bool) -> None:
+    from pim.akeneo import import_akeneo
+
+    reports = []
+    try:
+        with open_catalogue() as cat:
+            for folder in paths:
+                with progress_bar(f"Importing {folder.name}", None) as update:
+                    reports.append(
+                        import_akeneo(cat, folder, strict=strict, dry_run=dry_run, progress=update)
+                    )
+    except VitrinaError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        data = [
+            {
+                **asdict(r),
+                "warnings": {k: [asdict(w) for w in ws] for k, ws in r.warnings_by_kind().items()},
+            }
+            for r in reports
+        ]
+        out.print_json(json.dumps({"ok": True, "reports": data}, default=str, ensure_ascii=False))
+        return
+    if state.quiet:
+        return
+    for r in reports:
+        verb = "Would import" if dry_run else "Imported"
+        out.print(f"{verb} {r.folder} (Akeneo export)")
+        table = Table(show_header=False, title_justify="left")
+        for key, value in r.counts.items():
+            table.add_row(key.replace("_", " "), str(value))
+        out.print(table)
+        roles = ", ".join(
+            f"{k}={'/'.join(v) if isinstance(v, tuple | list) else v}"
+            for k, v in r.roles.items()
+            if v
+        )
+        out.print(f"Roles: {roles}")
+        if r.completeness:
+            done = Table(
+                "channel", "locale", "complete", title="Completeness", title_justify="left"
+            )
+            for c in r.completeness:
+                done.add_row(c["channel"], c["locale"], f"{c['complete']} / {c['total']}")
+            out.print(done)
+        _print_warnings(r.warnings)
 
 
 @app.command()
@@ -187,16 +273,70 @@ def export(
     fmt: Annotated[
         str, typer.Option("--format", help="csv (Akeneo-style) or jsonl (Akeneo REST documents).")
     ] = "csv",
+    to: Annotated[
+        str,
+        typer.Option("--to", help="vitrina (its own files) or akeneo (Akeneo's CSV export files)."),
+    ] = "vitrina",
 ) -> None:
     """Export the catalogue in the formats it imports (structure, models, products, media)."""
     try:
+        if to not in ("vitrina", "akeneo"):
+            raise ConfigError("--to", f"expected vitrina or akeneo, got {to!r}")
         with open_catalogue() as cat:
-            report = cat.export(directory, fmt)
+            if to == "akeneo":
+                from pim.akeneo import export_akeneo
+
+                files = export_akeneo(cat, directory).files
+            else:
+                files = cat.export(directory, fmt).files
     except VitrinaError as exc:
         _fail(exc)
     if not state.quiet:
-        for name, count in report.files.items():
+        for name, count in files.items():
             out.print(f"{directory / name}: {count}")
+
+
+db_app = typer.Typer(help="The catalogue database: its schema version and migrations.")
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to this version's schema (back it up first)."""
+    from pim import schema
+    from pim.db import database_url, make_engine
+
+    try:
+        cfg = load_config(state.config)
+        engine = make_engine(database_url(state.db or cfg.db), check_schema=False)
+        before, after = schema.upgrade(engine)
+        engine.dispose()
+    except VitrinaError as exc:
+        _fail(exc)
+    if not state.quiet:
+        if before == after:
+            out.print(f"The database is up to date (schema revision {after}).")
+        elif before is None:
+            out.print(f"Created an empty catalogue (schema revision {after}).")
+        else:
+            out.print(f"Upgraded the database from schema revision {before} to {after}.")
+
+
+@db_app.command("revision")
+def db_revision() -> None:
+    """Print the database's schema revision and the one this version works with."""
+    from pim import schema
+    from pim.db import database_url, make_engine
+
+    try:
+        cfg = load_config(state.config)
+        engine = make_engine(database_url(state.db or cfg.db), check_schema=False)
+        with engine.connect() as conn:
+            current = schema.current(conn)
+        engine.dispose()
+    except VitrinaError as exc:
+        _fail(exc)
+    out.print(f"database: {current or 'empty'}; this version of Vitrina: {schema.HEAD}")
 
 
 def _moment(at: str | None) -> datetime | None:
@@ -557,7 +697,7 @@ def publish_(
     except VitrinaError as exc:
         _fail(exc, as_json)
     if as_json:
-        out.print_json(json.dumps(manifest, ensure_ascii=False))
+        out.print_json(json.dumps(manifest, ensure_ascii=False, default=list))
     elif not state.quiet:
         _report(manifest, target, time.perf_counter() - start)
 

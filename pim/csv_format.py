@@ -16,11 +16,21 @@ from typing import Any, TextIO
 from pim.errors import Problem
 from pim.records import MediaRef, ProductRecord, ValueKey, canonical_rank, values_from
 from pim.structure import MEDIA_TYPES, Structure
-from pim.values import amount_value, boolean_value, cell_value, metric_unit
+from pim.values import amount_value, boolean_value, cell_value, metric_unit, split_list
 
 DELIMITER = ";"
-SYSTEM_COLUMNS = ("sku", "code", "family", "parent", "categories", "enabled")
+SYSTEM_COLUMNS = (
+    "sku",
+    "code",
+    "family",
+    "family_variant",
+    "parent",
+    "categories",
+    "enabled",
+    "groups",
+)
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+_ASSOCIATION = re.compile(r"^([A-Za-z0-9_]+)-(products|product_models|groups)(-quantity)?$")
 csv.field_size_limit(16 * 1024 * 1024)
 TextOf = Callable[[str, Any], str]
 """How an exporter writes one stored scalar of an attribute as cell text."""
@@ -38,6 +48,8 @@ class Column:
     currency: str | None = None
     unit: bool = False
     system: bool = False
+    association: tuple[str, str, bool] | None = None
+    """(association type, target, whether the column holds the quantities)."""
 
 
 def parse_header(
@@ -65,6 +77,15 @@ def _parse_column(index: int, name: str, structure: Structure) -> Column:
         return Column(index, name, name, system=True)
     if not name:
         raise ValueError("empty column name")
+    association = _ASSOCIATION.match(name)
+    if association and association.group(1) not in structure.attributes:
+        kind, target, quantity = association.groups()
+        assoc = structure.association_types.get(kind)
+        if assoc is None:
+            raise ValueError(f"unknown association type {kind!r}")
+        if quantity and (not assoc.quantified or target == "groups"):
+            raise ValueError(f"association type {kind!r} has no quantities for {target}")
+        return Column(index, name, name, system=True, association=(kind, target, bool(quantity)))
     code, *rest = name.split("-")
     attr = structure.attributes.get(code)
     if attr is None:
@@ -86,6 +107,10 @@ def _parse_column(index: int, name: str, structure: Structure) -> Column:
         locale = rest.pop(0)
         if locale not in structure.locales:
             raise ValueError(f"unknown locale {locale!r}")
+        if not attr.available_in(locale):
+            raise ValueError(
+                f"{code!r} exists only in {', '.join(attr.available_locales)}, not in {locale}"
+            )
     if attr.scopable:
         if not rest:
             raise ValueError(f"{code!r} is scopable; expected {code}[-<locale>]-<channel>")
@@ -128,12 +153,20 @@ def decoded_lines(binary: Iterable[bytes], file: str, problems: list[Problem]) -
 
 
 def read_records(
-    lines: Iterable[str], structure: Structure, file: str, problems: list[Problem]
+    lines: Iterable[str],
+    structure: Structure,
+    file: str,
+    problems: list[Problem],
+    *,
+    identifier: str = "sku",
+    line_breaks: bool = False,
 ) -> Iterator[ProductRecord]:
     """Product records of a CSV file; problems are appended to ``problems``.
 
     A record with problems is still yielded (partially) so that later rows are checked too;
-    the caller rejects the whole file when ``problems`` is not empty.
+    the caller rejects the whole file when ``problems`` is not empty. ``identifier`` names the
+    products' identifier column when it is not ``sku`` (Akeneo names it after the identifier
+    attribute); with ``line_breaks`` a literal ``\\n`` in a textarea cell is a line break.
     """
     reader = csv.reader(lines, delimiter=DELIMITER)
     try:
@@ -144,6 +177,8 @@ def read_records(
     except csv.Error as exc:
         problems.append(Problem(file, f"not valid CSV: {exc}", 1))
         return
+    if identifier != "sku":
+        header = ["sku" if name.strip() == identifier else name for name in header]
     columns, header_problems = parse_header(header, structure, file)
     problems.extend(header_problems)
     names = {c.name for c in columns}
@@ -154,7 +189,13 @@ def read_records(
         )
         return
     rows = _RowReader(
-        columns, "model" if id_column == "code" else "product", id_column, structure, file, problems
+        columns,
+        "model" if id_column == "code" else "product",
+        id_column,
+        structure,
+        file,
+        problems,
+        line_breaks,
     )
     width = len(header)
     start = reader.line_num + 1
@@ -192,10 +233,12 @@ class _RowReader:
         structure: Structure,
         file: str,
         problems: list[Problem],
+        line_breaks: bool = False,
     ) -> None:
-        self.kind, self.id_column = kind, id_column
+        self.kind, self.id_column, self.line_breaks = kind, id_column, line_breaks
         self.structure, self.file, self.problems = structure, file, problems
-        self.system = [c for c in columns if c.system]
+        self.system = [c for c in columns if c.system and c.association is None]
+        self.associations = [c for c in columns if c.association is not None]
         self.plan = [
             (
                 c.index,
@@ -222,6 +265,8 @@ class _RowReader:
                 )
             except ValueError as exc:
                 self.problems.append(Problem(self.file, str(exc), row, col.name))
+        if self.associations:
+            self._associations(record, cells, row, present)
         values: dict[ValueKey, Any] = {}
         pending: dict[ValueKey, dict[str, Any]] = {}
         for index, name, key, attr, currency, unit in self.plan:
@@ -250,6 +295,8 @@ class _RowReader:
                     values[key] = paths if kind == "gallery" else paths[0]
                     record.media += [MediaRef(*key, p, name) for p in paths]
                 else:
+                    if self.line_breaks and kind == "textarea" and "\\n" in raw:
+                        raw = raw.replace("\\r\\n", "\n").replace("\\n", "\n")
                     values[key] = cell_value(attr, raw)
             except ValueError as exc:
                 self.problems.append(Problem(self.file, str(exc), row, name))
@@ -266,6 +313,44 @@ class _RowReader:
         record.values = values_from(values, self.rank)
         record.present = frozenset(present)
         return record
+
+    def _associations(
+        self, record: ProductRecord, cells: list[str], row: int, present: set[str]
+    ) -> None:
+        """Association cells: comma-separated codes, quantities separated by ``|``."""
+        codes: dict[tuple[str, str], list[str]] = {}
+        quantities: dict[tuple[str, str], tuple[str, list[str]]] = {}
+        for col in self.associations:
+            assert col.association is not None
+            kind, target, is_quantity = col.association
+            cell = cells[col.index].strip()
+            if is_quantity:
+                quantities[(kind, target)] = (col.name, [q.strip() for q in cell.split("|") if q])
+            else:
+                codes[(kind, target)] = split_list(cell)
+                present.add(f"associations.{kind}.{target}")
+        for (kind, target), items in codes.items():
+            if not items:
+                continue
+            if self.structure.association_types[kind].quantified and target != "groups":
+                name, amounts = quantities.get((kind, target), (f"{kind}-{target}-quantity", []))
+                if len(amounts) != len(items) or not all(
+                    q.isdigit() and int(q) > 0 for q in amounts
+                ):
+                    self.problems.append(
+                        Problem(
+                            self.file,
+                            f"expected {len(items)} quantities (whole numbers above 0, "
+                            f"separated by '|'), one per code of {kind}-{target}",
+                            row,
+                            name,
+                        )
+                    )
+                    continue
+                pairs: list[Any] = [[c, int(q)] for c, q in zip(items, amounts, strict=True)]
+                record.associations.setdefault(kind, {})[target] = pairs
+            else:
+                record.associations.setdefault(kind, {})[target] = items
 
 
 def _system_cell(
@@ -293,6 +378,18 @@ def _system_cell(
         record.family = value or None
     elif name == "parent":
         record.parent = value or None
+    elif name == "family_variant":
+        if value and value not in structure.family_variants:
+            raise ValueError(f"unknown family variant {value!r}")
+        record.family_variant = value or None
+    elif name == "groups":
+        codes = split_list(value)
+        unknown = [c for c in codes if c not in structure.groups]
+        if unknown:
+            raise ValueError(
+                f"unknown group{'' if len(unknown) == 1 else 's'} {', '.join(map(repr, unknown))}"
+            )
+        record.groups = codes
     elif name == "enabled":
         record.enabled = boolean_value(value) if value else True
     elif name == "categories":
@@ -329,18 +426,23 @@ def write_records(
     columns: list[str],
     id_column: str,
     text_of: TextOf,
+    system: Iterable[str] = (),
 ) -> int:
-    """Write records as CSV with the given value columns; returns the number of rows."""
+    """Write records as CSV with the given value columns; returns the number of rows.
+
+    ``system`` adds optional system columns (``family_variant``, ``groups``, association
+    columns such as ``X_SELL-products``) after the usual ones.
+    """
     writer = csv.writer(out, delimiter=DELIMITER, lineterminator="\n")
-    system = [id_column, "family", "parent", "categories", "enabled"]
-    writer.writerow(system + columns)
+    extra = list(system)
+    writer.writerow([id_column, "family", "parent", "categories", "enabled", *extra, *columns])
     index = {name: i for i, name in enumerate(columns)}
     count = 0
     for record in records:
         row = [""] * len(columns)
         for code, entries in record.values.items():
             for entry in entries:
-                for name, text in _cells(code, entry, text_of):
+                for name, text in value_cells(code, entry, text_of):
                     if name in index:
                         row[index[name]] = text
         writer.writerow(
@@ -350,6 +452,7 @@ def write_records(
                 record.parent or "",
                 ",".join(record.categories),
                 "1" if record.enabled else "0",
+                *(system_cell(record, name) for name in extra),
                 *row,
             ]
         )
@@ -357,17 +460,52 @@ def write_records(
     return count
 
 
+def system_cell(record: ProductRecord, name: str) -> str:
+    """The text of an optional system column of ``record``."""
+    if name == "family_variant":
+        return record.family_variant or ""
+    if name == "groups":
+        return ",".join(record.groups)
+    kind, target, *quantity = name.split("-")
+    items = record.associations.get(kind, {}).get(target, [])
+    if quantity:
+        return "|".join(str(i[1]) for i in items)
+    return ",".join(i[0] if isinstance(i, list) else i for i in items)
+
+
+def system_columns(records: Iterable[ProductRecord], structure: Structure) -> list[str]:
+    """The optional system columns ``records`` need, in a stable order."""
+    variant = groups = False
+    associations: set[tuple[str, str]] = set()
+    for record in records:
+        variant = variant or record.family_variant is not None
+        groups = groups or bool(record.groups)
+        for kind, targets in record.associations.items():
+            associations.update((kind, t) for t in targets)
+    names = (["family_variant"] if variant else []) + (["groups"] if groups else [])
+    for kind, target in sorted(associations):
+        names.append(f"{kind}-{target}")
+        assoc = structure.association_types.get(kind)
+        if assoc is not None and assoc.quantified and target != "groups":
+            names.append(f"{kind}-{target}-quantity")
+    return names
+
+
 def value_columns(code: str, entry: dict[str, Any]) -> list[str]:
     """The CSV column names one stored value occupies."""
-    return [name for name, _ in _cells(code, entry, lambda _code, item: str(item))]
+    return [name for name, _ in value_cells(code, entry, lambda _code, item: str(item))]
 
 
-def _cells(code: str, entry: dict[str, Any], text_of: TextOf) -> list[tuple[str, str]]:
+def value_cells(
+    code: str, entry: dict[str, Any], text_of: TextOf, unit_of: Callable[[str], str] = str
+) -> list[tuple[str, str]]:
+    """The (column, text) cells of one stored value: scalars and list items through
+    ``text_of``, a metric's unit through ``unit_of`` (an exporter may rename units)."""
     locale, scope, data = entry["locale"], entry["scope"], entry["data"]
     if isinstance(data, dict) and "unit" in data:
         return [
             (column_name(code, locale, scope), data["amount"]),
-            (column_name(code, locale, scope, "unit"), data["unit"]),
+            (column_name(code, locale, scope, "unit"), unit_of(data["unit"])),
         ]
     if isinstance(data, list) and data and isinstance(data[0], dict):
         return [(column_name(code, locale, scope, p["currency"]), p["amount"]) for p in data]

@@ -10,9 +10,9 @@ import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import create_engine
 
-from pim import model  # noqa: F401  (registers the tables)
+from pim import schema
 from pim.errors import ConfigError
 
 DEFAULT_DB = "vitrina.db"
@@ -48,8 +48,9 @@ JSON_CODEC: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer
 """orjson for the JSON columns: product values are most of what is read and written."""
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url`` with the tables created."""
+def make_engine(url: str, *, check_schema: bool = True) -> Engine:
+    """An engine for ``url``: an empty database gets the tables; one with an older schema is
+    refused (:class:`pim.schema.SchemaError`) unless ``check_schema`` is false."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -64,8 +65,12 @@ def make_engine(url: str) -> Engine:
             f"unsupported database {url.split(':', 1)[0]!r}; "
             "use a SQLite path or a postgresql:// URL",
         )
+    if not check_schema:
+        return engine
     try:
-        SQLModel.metadata.create_all(engine)
+        schema.prepare(engine)
+    except schema.SchemaError:
+        raise
     except Exception as exc:  # driver errors differ per backend; name the database
         raise ConfigError(
             "db",

@@ -32,6 +32,8 @@ class Problem:
     message: str
     row: int | None = None
     column: str | None = None
+    kind: str | None = None
+    """For warnings: what kind of problem (``missing media``, ``value at another level``…)."""
 
     def __str__(self) -> str:
         where = self.file

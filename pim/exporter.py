@@ -75,6 +75,7 @@ def export_catalogue(
         target = directory / f"{name}.{fmt}"
         if fmt == "csv":
             columns = _csv_columns(records(kind), structure)
+            system = csv_format.system_columns(records(kind), structure)
             with atomic_text(target) as fh:
                 count = csv_format.write_records(
                     fh,
@@ -82,6 +83,7 @@ def export_catalogue(
                     columns,
                     "code" if kind == "model" else "sku",
                     lambda code, data: str(text_of(code, data)),
+                    system,
                 )
         else:
             with atomic_text(target) as fh:

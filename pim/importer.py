@@ -14,17 +14,24 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from pim import csv_format, jsonl_format
 from pim.errors import CatalogueImportError, Problem
-from pim.media import MediaError, MediaStore, StoredMedia, source_path
+from pim.media import MediaError, MediaStore, MissingMediaError, StoredMedia, source_path
 from pim.model import media_table, product_table, setting_table, structure_table, utcnow
-from pim.records import ProductRecord, merge_values, replace_data
-from pim.structure import Structure, read_structure_file
+from pim.records import (
+    ProductRecord,
+    Values,
+    merge_associations,
+    merge_values,
+    remove_data,
+    replace_data,
+)
+from pim.structure import SECTIONS, Structure, read_structure_file
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +39,8 @@ BATCH_SIZE = 1000
 MAX_PROBLEMS = 500
 STRUCTURE_SUFFIXES = (".yaml", ".yml", ".json")
 PRODUCT_SUFFIXES = (".csv", ".jsonl", ".ndjson")
-STRUCTURE_SECTIONS = ("locales", "attributes", "families", "categories", "channels")
-SETTINGS = ("default_locale", "audiences", "roles")
+STRUCTURE_SECTIONS = SECTIONS
+SETTINGS = ("default_locale", "audiences", "roles", "currencies")
 _BAD_SKU = re.compile(r"[/\\,;\x00-\x1f\x7f]|^\.|\.\.")
 
 Progress = Callable[[int, int], None]
@@ -51,6 +58,22 @@ class ImportReport:
     media: int = 0
     dry_run: bool = False
     sections: dict[str, int] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)
+    """Imported, but not as written: a missing media file left out, a value ignored."""
+    stored: dict[str, tuple[Path, StoredMedia]] = field(default_factory=dict, repr=False)
+    """Media files found (by key), copied into the store when the import commits."""
+
+
+@dataclass(frozen=True)
+class ProductFileOptions:
+    """How to read a product file (the defaults are Vitrina's own CSV and JSON Lines)."""
+
+    identifier: str = "sku"
+    """The identifier column of products (Akeneo names it after its identifier attribute)."""
+    line_breaks: bool = False
+    """A literal ``\\n`` in a textarea cell is a line break (Akeneo's CSV convention)."""
+    missing_media: Literal["error", "warn"] = "error"
+    """A media path whose file does not exist: an error, or a warning and the value left out."""
 
 
 # -- structure --------------------------------------------------------------------------
@@ -71,51 +94,57 @@ def load_structure(conn: Connection) -> Structure:
 def import_structure(engine: Engine, path: Path, *, dry_run: bool = False) -> ImportReport:
     """Merge a structure file into the stored structure, in one transaction."""
     incoming, keys = read_structure_file(path)
+    with engine.begin() as conn:
+        report = merge_structure(conn, incoming, keys, str(path))
+        if dry_run:
+            report.dry_run = True
+            conn.rollback()
+    return report
+
+
+def merge_structure(
+    conn: Connection, incoming: Structure, keys: set[str], file: str
+) -> ImportReport:
+    """Merge ``incoming`` (its top-level ``keys``) into the structure stored on ``conn``."""
     unknown = keys - set(Structure.model_fields)
     if unknown:  # pragma: no cover - extra="forbid" already rejects these
-        raise CatalogueImportError([Problem(str(path), "unknown key", column=k) for k in unknown])
-    with engine.begin() as conn:
-        current = load_structure(conn)
-        merged = current.merged(incoming, keys)
-        problems = merged.problems()
-        if problems:
-            raise CatalogueImportError(
-                [Problem(str(path), msg, column=key) for key, msg in problems]
+        raise CatalogueImportError([Problem(file, "unknown key", column=k) for k in unknown])
+    current = load_structure(conn)
+    merged = current.merged(incoming, keys)
+    problems = merged.problems()
+    if problems:
+        raise CatalogueImportError([Problem(file, msg, column=key) for key, msg in problems])
+    report = ImportReport(file, "structure")
+    for section in STRUCTURE_SECTIONS:
+        items = getattr(incoming, section) if section in keys else {}
+        report.sections[section] = len(items)
+        if not items:
+            continue
+        conn.execute(
+            delete(structure_table).where(
+                structure_table.c.kind == section, structure_table.c.code.in_(list(items))
             )
-        report = ImportReport(str(path), "structure", dry_run=dry_run)
-        for section in STRUCTURE_SECTIONS:
-            items = getattr(incoming, section) if section in keys else {}
-            report.sections[section] = len(items)
-            if dry_run or not items:
-                continue
-            conn.execute(
-                delete(structure_table).where(
-                    structure_table.c.kind == section, structure_table.c.code.in_(list(items))
-                )
-            )
-            base = len(getattr(current, section))
-            conn.execute(
-                insert(structure_table),
-                [
-                    {
-                        "kind": section,
-                        "code": code,
-                        "position": list(getattr(merged, section)).index(code)
-                        if code in getattr(current, section)
-                        else base + i,
-                        "spec": item.model_dump(mode="json"),
-                    }
-                    for i, (code, item) in enumerate(items.items())
-                ],
-            )
-        if not dry_run:
-            for key in SETTINGS:
-                if key in keys:
-                    conn.execute(delete(setting_table).where(setting_table.c.key == key))
-                    value = merged.model_dump(mode="json")[key]
-                    conn.execute(insert(setting_table), [{"key": key, "value": value}])
-        if dry_run:
-            conn.rollback()
+        )
+        base = len(getattr(current, section))
+        conn.execute(
+            insert(structure_table),
+            [
+                {
+                    "kind": section,
+                    "code": code,
+                    "position": list(getattr(merged, section)).index(code)
+                    if code in getattr(current, section)
+                    else base + i,
+                    "spec": item.model_dump(mode="json"),
+                }
+                for i, (code, item) in enumerate(items.items())
+            ],
+        )
+    for key in SETTINGS:
+        if key in keys:
+            conn.execute(delete(setting_table).where(setting_table.c.key == key))
+            value = merged.model_dump(mode="json")[key]
+            conn.execute(insert(setting_table), [{"key": key, "value": value}])
     return report
 
 
@@ -134,21 +163,38 @@ class _CountingReader(io.RawIOBase):
             yield line
 
 
+@dataclass(frozen=True, slots=True)
+class _Model:
+    """What a variant's import needs to know of a product model."""
+
+    family: str | None
+    family_variant: str | None
+    parent: str | None
+
+
 @dataclass
 class _ImportState:
     file: str
     structure: Structure
     store: MediaStore
+    options: ProductFileOptions = ProductFileOptions()
     problems: list[Problem] = field(default_factory=list)
     seen: dict[str, tuple[str, int]] = field(default_factory=dict)
-    models: dict[str, str | None] = field(default_factory=dict)
+    models: dict[str, _Model | None] = field(default_factory=dict)
+    """Product models met so far (from the file or the database); None: no such model."""
+    model_values: dict[str, Values] = field(default_factory=dict)
+    """Values of recently seen product models (a bounded cache), for variants' inheritance."""
     media: dict[str, tuple[Path, StoredMedia]] = field(default_factory=dict)
-    media_cache: dict[str, tuple[Path, StoredMedia]] = field(default_factory=dict)
-    """Media references already checked in this file, by their text."""
+    media_cache: dict[str, tuple[Path, StoredMedia] | None] = field(default_factory=dict)
+    """Media references already checked in this file, by their text (None: missing file)."""
     report: ImportReport | None = None
 
     def problem(self, message: str, row: int | None = None, column: str | None = None) -> None:
         self.problems.append(Problem(self.file, message, row, column))
+
+    def warn(self, kind: str, message: str, row: int | None, column: str | None) -> None:
+        assert self.report is not None
+        self.report.warnings.append(Problem(self.file, message, row, column, kind))
 
 
 def import_products(
@@ -159,8 +205,40 @@ def import_products(
     *,
     dry_run: bool = False,
     progress: Progress | None = None,
+    options: ProductFileOptions = ProductFileOptions(),
 ) -> ImportReport:
     """Upsert the products (or product models) of a CSV or JSON Lines file, in one transaction."""
+    with engine.begin() as conn:
+        report = import_products_on(
+            conn,
+            structure,
+            store,
+            path,
+            progress=progress,
+            options=options,
+            store_media=not dry_run,
+        )
+        if dry_run:
+            report.dry_run = True
+            conn.rollback()
+            return report
+    return report
+
+
+def import_products_on(
+    conn: Connection,
+    structure: Structure,
+    store: MediaStore,
+    path: Path,
+    *,
+    progress: Progress | None = None,
+    options: ProductFileOptions = ProductFileOptions(),
+    store_media: bool = True,
+) -> ImportReport:
+    """Upsert the products (or product models) of a file on ``conn``, inside the caller's
+    transaction: on any problem :class:`CatalogueImportError` is raised and the caller rolls
+    back. Media files are copied into the store at the end, unless ``store_media`` is false
+    (the caller then calls :func:`store_media_files` with the report once it commits)."""
     file = str(path)
     suffix = path.suffix.lower()
     if suffix not in PRODUCT_SUFFIXES:
@@ -183,23 +261,34 @@ def import_products(
                 )
             ]
         )
-    state = _ImportState(file, structure, store)
-    report = state.report = ImportReport(file, "products", dry_run=dry_run)
+    state = _ImportState(file, structure, store, options)
+    report = state.report = ImportReport(file, "products")
     try:
         fh = path.open("rb")
     except OSError as exc:
         raise CatalogueImportError([Problem(file, f"cannot read: {exc.strerror}")]) from None
-    with fh, engine.begin() as conn:
+    with fh:
         counter = _CountingReader(fh)
         lines = csv_format.decoded_lines(counter, file, state.problems)
-        reader = csv_format.read_records if suffix == ".csv" else jsonl_format.read_records
+        records = (
+            csv_format.read_records(
+                lines,
+                structure,
+                file,
+                state.problems,
+                identifier=options.identifier,
+                line_breaks=options.line_breaks,
+            )
+            if suffix == ".csv"
+            else jsonl_format.read_records(lines, structure, file, state.problems)
+        )
         batch: list[ProductRecord] = []
         count = 0
-        for record in reader(lines, structure, file, state.problems):
+        for record in records:
             batch.append(record)
             count += 1
             if len(batch) >= BATCH_SIZE:
-                _process_batch(conn, state, batch, write=not dry_run and not state.problems)
+                _process_batch(conn, state, batch, write=not state.problems)
                 batch = []
                 if progress:
                     progress(counter.read_bytes, count)
@@ -207,19 +296,17 @@ def import_products(
                 state.problem(f"stopped after {MAX_PROBLEMS} problems")
                 break
         if batch:
-            _process_batch(conn, state, batch, write=not dry_run and not state.problems)
+            _process_batch(conn, state, batch, write=not state.problems)
         if progress:
             progress(counter.read_bytes, count)
-        if not state.problems and count == 0:
-            state.problem("no products in the file")
-        if state.problems:
-            conn.rollback()
-            raise CatalogueImportError(state.problems)
-        if dry_run:
-            conn.rollback()
-            return report
-        _store_media(conn, state)
-        report.media = len(state.media)
+    if not state.problems and count == 0:
+        state.problem("no products in the file")
+    if state.problems:
+        raise CatalogueImportError(state.problems)
+    report.media = len(state.media)
+    report.stored = state.media
+    if store_media:
+        store_media_files(conn, store, report)
     return report
 
 
@@ -259,10 +346,24 @@ def _process_batch(
         row.sku: row
         for row in conn.execute(
             select(
-                p.id, p.sku, p.kind, p.family, p.parent, p.enabled, p.categories, p["values"]
+                p.id,
+                p.sku,
+                p.kind,
+                p.family,
+                p.parent,
+                p.enabled,
+                p.categories,
+                p["values"],
+                p.family_variant,
+                p.groups,
+                p.associations,
             ).where(p.sku.in_(wanted))
         ).all()
     }
+    for sku, stored in existing.items():
+        if stored.kind == "model":
+            state.models[sku] = _Model(stored.family, stored.family_variant, stored.parent)
+            state.model_values[sku] = stored.values
     batch = _without_case_twins(conn, state, batch, existing, id_column)
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
@@ -277,26 +378,43 @@ def _process_batch(
                 id_column,
             )
             continue
-        family = record.family if "family" in record.present or old is None else old.family
-        parent = record.parent if "parent" in record.present or old is None else old.parent
+
+        family = _kept(record, old, "family")
+        parent = _kept(record, old, "parent")
+        family_variant = _kept(record, old, "family_variant")
+        values = merge_values(old.values if old is not None else {}, record.values, record.cleared)
+        if record.kind == "model" and family_variant is not None and parent is None:
+            variant_family = state.structure.family_variants[family_variant].family
+            if family is not None and family != variant_family:
+                state.problem(
+                    f"family {family!r} differs from the family {variant_family!r} of family "
+                    f"variant {family_variant!r}",
+                    record.row,
+                    "family",
+                )
+            family = variant_family
         if parent is not None:
-            family = _check_parent(state, existing, record, parent, family)
+            family, family_variant, values = _check_parent(
+                conn, state, record, parent, family, family_variant, values
+            )
         if record.kind == "model":
-            state.models[record.sku] = family
+            state.models[record.sku] = _Model(family, family_variant, parent)
+            state.model_values[record.sku] = values
+            while len(state.model_values) > MODEL_CACHE_SIZE:
+                del state.model_values[next(iter(state.model_values))]
         row = {
             "sku": record.sku,
             "kind": record.kind,
             "family": family,
             "parent": parent,
-            "enabled": record.enabled
-            if "enabled" in record.present or old is None
-            else old.enabled,
-            "categories": record.categories
-            if "categories" in record.present or old is None
-            else old.categories,
-            "values": merge_values(
-                old.values if old is not None else {}, record.values, record.cleared
+            "family_variant": family_variant if record.kind == "model" else None,
+            "enabled": _kept(record, old, "enabled"),
+            "categories": _kept(record, old, "categories"),
+            "groups": _kept(record, old, "groups"),
+            "associations": merge_associations(
+                old.associations if old is not None else {}, record.associations, record.present
             ),
+            "values": values,
             "updated_at": now,
         }
         if old is None:
@@ -311,6 +429,11 @@ def _process_batch(
             conn.execute(insert(product_table), inserts)
         if updates:
             conn.execute(update(product_table).where(p.id == bindparam("row_id")), updates)
+
+
+def _kept(record: ProductRecord, old: Any, name: str) -> Any:
+    """The record's system field ``name`` if its file sets it (or it is new), else the stored."""
+    return getattr(record if name in record.present or old is None else old, name)
 
 
 def _without_case_twins(
@@ -350,77 +473,172 @@ def _ascii_lower(text: str) -> str:
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+MODEL_CACHE_SIZE = 4096
+
+
+def _model(conn: Connection, state: _ImportState, sku: str) -> _Model | None:
+    """A product model by code, from this import or the database."""
+    if sku not in state.models:
+        p = product_table.c
+        row = conn.execute(
+            select(p.kind, p.family, p.family_variant, p.parent, p["values"]).where(p.sku == sku)
+        ).first()
+        if row is None or row.kind != "model":
+            state.models[sku] = None
+        else:
+            state.models[sku] = _Model(row.family, row.family_variant, row.parent)
+            state.model_values[sku] = row.values
+    return state.models[sku]
+
+
+def _inherited_values(conn: Connection, state: _ImportState, chain: list[str]) -> Values:
+    """The values a variant inherits from ``chain`` (its models, parent first)."""
+    merged: Values = {}
+    for sku in reversed(chain):
+        values = state.model_values.get(sku)
+        if values is None:
+            p = product_table.c
+            values = conn.execute(select(p["values"]).where(p.sku == sku)).scalar() or {}
+            state.model_values[sku] = values
+        merged.update(values)
+    return merged
 
 
 def _check_parent(
+    conn: Connection,
     state: _ImportState,
-    existing: dict[str, Any],
     record: ProductRecord,
     parent: str,
     family: str | None,
-) -> str | None:
+    family_variant: str | None,
+    values: Values,
+) -> tuple[str | None, str | None, Values]:
+    """Check a variant against its parent; returns its family, family variant and values
+    (without those its family variant keeps at another level)."""
     if parent == record.sku:
         state.problem("a product cannot be its own parent", record.row, "parent")
-        return family
-    if parent in state.models:
-        parent_family = state.models[parent]
-    elif parent in existing and existing[parent].kind == "model":
-        parent_family = existing[parent].family
-    else:
+        return family, family_variant, values
+    model = _model(conn, state, parent)
+    if model is None:
         state.problem(
             f"unknown product model {parent!r}; import the product models first",
             record.row,
             "parent",
         )
-        return family
-    if family is not None and parent_family is not None and family != parent_family:
+        return family, family_variant, values
+    if family is not None and model.family is not None and family != model.family:
         state.problem(
-            f"family {family!r} differs from the family {parent_family!r} of product "
+            f"family {family!r} differs from the family {model.family!r} of product "
             f"model {parent!r}",
             record.row,
             "family",
         )
-    family = family or parent_family
-    fam = state.structure.families.get(family) if family else None
-    if fam is not None and record.kind == "product":
-        old = existing.get(record.sku)
-        merged = merge_values(old.values if old is not None else {}, record.values, record.cleared)
-        for axis in fam.variant_axes:
-            if axis not in merged:
-                state.problem(
-                    f"a variant of {parent!r} needs a value for its axis {axis!r}", record.row, axis
-                )
-    return family
+    family = family or model.family
+    chain = [parent]
+    root = model
+    while root.parent is not None and len(chain) < 8:
+        above = _model(conn, state, root.parent)
+        if above is None:
+            break
+        chain.append(root.parent)
+        root = above
+    variant = state.structure.family_variants.get(root.family_variant or "")
+    if variant is None:
+        fam = state.structure.families.get(family) if family else None
+        if fam is not None and record.kind == "product":
+            for axis in fam.variant_axes:
+                if axis not in values:
+                    state.problem(
+                        f"a variant of {parent!r} needs a value for its axis {axis!r}",
+                        record.row,
+                        axis,
+                    )
+        return family, family_variant, values
+    level = len(chain)
+    last = len(variant.levels)
+    if (record.kind == "model" and level >= last) or (record.kind == "product" and level != last):
+        where = "sub model" if record.kind == "model" else "variant product"
+        state.problem(
+            f"family variant {variant.code!r} has {last} level{'s' if last > 1 else ''}: a "
+            f"{where} cannot be {level} level{'s' if level > 1 else ''} below its root model",
+            record.row,
+            "parent",
+        )
+        return family, root.family_variant, values
+    allowed = variant.level_attributes(level)
+    inherited = None
+    kept_values: Values = {}
+    for code, entries in values.items():
+        if code in allowed:
+            kept_values[code] = entries
+            continue
+        if inherited is None:
+            inherited = _inherited_values(conn, state, chain)
+        own = record.values.get(code)
+        if own is not None and inherited.get(code) != own:
+            state.warn(
+                "value at another level",
+                f"{code!r} is held by the product models above {record.sku!r} (family variant "
+                f"{variant.code!r}); this row's different value is ignored",
+                record.row,
+                code,
+            )
+    for axis in variant.levels[level - 1].axes:
+        if axis not in kept_values:
+            state.problem(
+                f"a variant of {parent!r} needs a value for its axis {axis!r} "
+                f"(family variant {variant.code!r})",
+                record.row,
+                axis,
+            )
+    return family, root.family_variant, kept_values
 
 
 def _resolve_media(state: _ImportState, record: ProductRecord) -> None:
     base = Path(state.file).parent
     for ref in record.media:
         attr = state.structure.attributes[ref.attribute]
+        key = (ref.attribute, ref.locale, ref.scope)
         try:
-            cached = state.media_cache.get(ref.path)
-            if cached is None:
+            if ref.path in state.media_cache:
+                cached = state.media_cache[ref.path]
+            else:
                 path = source_path(ref.path, base)
                 cached = path, state.store.inspect(path, image=attr.type != "file")
                 state.media_cache[ref.path] = cached
-            path, media = cached
+        except MissingMediaError as exc:
+            if state.options.missing_media == "error":
+                state.problem(f"{ref.path!r}: {exc}", record.row, ref.column)
+                continue
+            state.media_cache[ref.path] = cached = None
         except (MediaError, OSError) as exc:
             state.problem(f"{ref.path!r}: {exc}", record.row, ref.column)
             continue
+        if cached is None:
+            state.warn(
+                "missing media",
+                f"{record.sku}: no file {ref.path!r} for {ref.attribute!r}; imported without it",
+                record.row,
+                ref.column,
+            )
+            remove_data(record.values, key, ref.path)
+            continue
+        path, media = cached
         state.media.setdefault(media.key, (path, media))
-        replace_data(record.values, (ref.attribute, ref.locale, ref.scope), ref.path, media.key)
+        replace_data(record.values, key, ref.path, media.key)
     record.media = []
 
 
-def _store_media(conn: Connection, state: _ImportState) -> None:
-    if not state.media:
+def store_media_files(conn: Connection, store: MediaStore, report: ImportReport) -> None:
+    """Copy the media files an import found into the store and record them."""
+    if not report.stored:
         return
-    keys = list(state.media)
+    keys = list(report.stored)
     m = media_table.c
     known = set(conn.execute(select(m.key).where(m.key.in_(keys))).scalars())
     rows = []
-    for key, (path, media) in state.media.items():
-        state.store.store(path, media)
+    for key, (path, media) in report.stored.items():
+        store.store(path, media)
         if key not in known:
             rows.append(
                 {

@@ -14,7 +14,14 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pim.errors import Problem
-from pim.records import MediaRef, ProductRecord, ValueKey, Values, values_from
+from pim.records import (
+    ASSOCIATION_TARGETS,
+    MediaRef,
+    ProductRecord,
+    ValueKey,
+    Values,
+    values_from,
+)
 from pim.structure import MEDIA_TYPES, Structure
 from pim.values import boolean_value, json_value
 
@@ -30,6 +37,7 @@ _KEYS = frozenset(
         "family_variant",
         "groups",
         "associations",
+        "quantified_associations",
         "created",
         "updated",
         "uuid",
@@ -107,6 +115,25 @@ def _record(
                 if c not in structure.categories:
                     problem("categories", f"unknown category {c!r}")
             record.categories = list(cats)
+    if "family_variant" in doc:
+        present.add("family_variant")
+        variant = doc["family_variant"]
+        if variant is not None and variant not in structure.family_variants:
+            problem("family_variant", f"unknown family variant {variant!r}")
+        record.family_variant = variant if isinstance(variant, str) else None
+    if "groups" in doc:
+        present.add("groups")
+        groups = doc["groups"]
+        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+            problem("groups", "expected a list of group codes")
+        else:
+            for g in groups:
+                if g not in structure.groups:
+                    problem("groups", f"unknown group {g!r}")
+            record.groups = list(groups)
+    for key in ("associations", "quantified_associations"):
+        if key in doc:
+            _associations(doc[key], key, structure, record, present, problem)
     values = doc.get("values", {})
     if not isinstance(values, dict):
         problem("values", "expected an object of attribute → list of values")
@@ -114,6 +141,60 @@ def _record(
     record.values = _values(values, structure, record, problem)
     record.present = frozenset(present)
     return record
+
+
+def _associations(
+    raw: Any,
+    key: str,
+    structure: Structure,
+    record: ProductRecord,
+    present: set[str],
+    problem: Any,
+) -> None:
+    """Akeneo's ``associations`` ({type: {products: [codes]…}}) or ``quantified_associations``
+    ({type: {products: [{identifier, quantity}]…}})."""
+    quantified = key == "quantified_associations"
+    if not isinstance(raw, dict):
+        problem(key, "expected an object of association type → targets")
+        return
+    for kind, targets in raw.items():
+        assoc = structure.association_types.get(kind)
+        if assoc is None:
+            problem(f"{key}.{kind}", f"unknown association type {kind!r}")
+            continue
+        if not isinstance(targets, dict):
+            problem(f"{key}.{kind}", "expected an object of products, product_models, groups")
+            continue
+        for target, items in targets.items():
+            where = f"{key}.{kind}.{target}"
+            if target not in ASSOCIATION_TARGETS or (quantified and target == "groups"):
+                problem(where, "expected products, product_models or groups")
+                continue
+            if not isinstance(items, list):
+                problem(where, "expected a list")
+                continue
+            codes: list[Any] = []
+            for item in items:
+                if quantified:
+                    code = (
+                        item.get("identifier") or item.get("code")
+                        if isinstance(item, dict)
+                        else None
+                    )
+                    quantity = item.get("quantity") if isinstance(item, dict) else None
+                    if not isinstance(code, str) or type(quantity) is not int or quantity < 1:
+                        problem(where, "expected {identifier, quantity} items")
+                        break
+                    codes.append([code, quantity])
+                elif isinstance(item, str):
+                    codes.append(item)
+                else:
+                    problem(where, "expected a list of codes")
+                    break
+            else:
+                present.add(f"associations.{kind}.{target}")
+                if codes:
+                    record.associations.setdefault(kind, {})[target] = codes
 
 
 def _values(
@@ -193,7 +274,7 @@ def document(record: ProductRecord, text_of: Any) -> dict[str, Any]:
             for e in entries
         ]
     id_field = "code" if record.kind == "model" else "identifier"
-    return {
+    doc: dict[str, Any] = {
         id_field: record.sku,
         "family": record.family,
         "parent": record.parent,
@@ -201,3 +282,28 @@ def document(record: ProductRecord, text_of: Any) -> dict[str, Any]:
         "enabled": record.enabled,
         "values": values,
     }
+    if record.family_variant:
+        doc["family_variant"] = record.family_variant
+    if record.groups:
+        doc["groups"] = record.groups
+    plain = {
+        kind: {t: items for t, items in targets.items() if not _pairs(items)}
+        for kind, targets in record.associations.items()
+    }
+    quantified = {
+        kind: {
+            t: [{"identifier": c, "quantity": q} for c, q in items]
+            for t, items in targets.items()
+            if _pairs(items)
+        }
+        for kind, targets in record.associations.items()
+    }
+    if any(plain.values()):
+        doc["associations"] = {k: v for k, v in plain.items() if v}
+    if any(quantified.values()):
+        doc["quantified_associations"] = {k: v for k, v in quantified.items() if v}
+    return doc
+
+
+def _pairs(items: list[Any]) -> bool:
+    return bool(items) and isinstance(items[0], list)

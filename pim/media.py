@@ -48,6 +48,10 @@ class MediaError(ValueError):
     """A media reference or file is unusable; the message says why."""
 
 
+class MissingMediaError(MediaError):
+    """A media reference points to a file that does not exist."""
+
+
 @dataclass(frozen=True, slots=True)
 class StoredMedia:
     """What the store knows of a file it holds."""
@@ -82,7 +86,7 @@ def source_path(reference: str, base_dir: Path) -> Path:
     if not path.is_relative_to(base):
         raise MediaError("the path leaves the folder of the imported file")
     if not path.is_file():
-        raise MediaError(f"no such file: {ref}")
+        raise MissingMediaError(f"no such file: {ref}")
     return path
 
 

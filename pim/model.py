@@ -28,7 +28,7 @@ class StructureItem(SQLModel, table=True):
 
     __tablename__ = "structure_item"
 
-    kind: str = Field(primary_key=True, max_length=16)
+    kind: str = Field(primary_key=True, max_length=32)
     code: str = Field(primary_key=True, max_length=100)
     position: int = 0
     spec: dict[str, Any] = Field(sa_column=Column(JSONColumn, nullable=False))
@@ -58,10 +58,22 @@ class Product(SQLModel, table=True):
     kind: str = Field(default="product", max_length=8)
     family: str | None = Field(default=None, max_length=100)
     parent: str | None = Field(default=None, max_length=255)
+    family_variant: str | None = Field(default=None, max_length=100)
+    """A product model's family variant (its variant levels); None for products."""
     enabled: bool = True
     categories: list[str] = Field(
         default_factory=list, sa_column=Column(JSONColumn, nullable=False)
     )
+    groups: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(JSONColumn, nullable=False, server_default=text("'[]'")),
+    )
+    associations: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_column=Column(JSONColumn, nullable=False, server_default=text("'{}'")),
+    )
+    """Association type → ``{"products": [...], "product_models": [...], "groups": [...]}``;
+    a quantified type holds ``[code, quantity]`` pairs."""
     values: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JSONColumn, nullable=False)
     )

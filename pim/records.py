@@ -9,6 +9,27 @@ Values = dict[str, list[dict[str, Any]]]
 """Akeneo-shaped values: attribute code → ``[{"locale", "scope", "data"}, …]``."""
 ValueKey = tuple[str, str | None, str | None]
 """(attribute, locale, scope) of one value."""
+Associations = dict[str, dict[str, list[Any]]]
+"""Association type → target (``products``, ``product_models``, ``groups``) → codes, or
+``[code, quantity]`` pairs for a quantified type."""
+ASSOCIATION_TARGETS = ("products", "product_models", "groups")
+
+
+def merge_associations(
+    old: Associations, new: Associations, present: frozenset[str]
+) -> Associations:
+    """``old`` with the (type, target) lists an import file sets replaced by ``new``'s."""
+    merged = {t: dict(targets) for t, targets in old.items()}
+    for key in present:
+        if not key.startswith("associations."):
+            continue
+        _, kind, target = key.split(".", 2)
+        codes = new.get(kind, {}).get(target, [])
+        if codes:
+            merged.setdefault(kind, {})[target] = codes
+        else:
+            merged.get(kind, {}).pop(target, None)
+    return {t: targets for t, targets in sorted(merged.items()) if targets}
 
 
 @dataclass(slots=True)
@@ -33,12 +54,17 @@ class ProductRecord:
     enabled: bool = True
     categories: list[str] = field(default_factory=list)
     values: Values = field(default_factory=dict)
+    family_variant: str | None = None
+    """A product model's family variant: the levels its variants follow."""
+    groups: list[str] = field(default_factory=list)
+    associations: Associations = field(default_factory=dict)
     row: int = 0
     """Where the record starts in its import file (line number)."""
     media: list[MediaRef] = field(default_factory=list)
     """Media paths in ``values``, to be replaced by media keys when stored."""
     present: frozenset[str] = frozenset()
-    """System fields the import file sets (family, parent, categories, enabled)."""
+    """System fields the import file sets (family, parent, categories, enabled, groups,
+    family_variant, and ``associations.<TYPE>.<target>`` for each association column)."""
     cleared: set[ValueKey] = field(default_factory=set)
     """Values the import file empties."""
 
@@ -73,6 +99,20 @@ def replace_data(values: Values, key: ValueKey, old: Any, new: Any) -> None:
             entry["data"] = (
                 [new if d == old else d for d in data] if isinstance(data, list) else new
             )
+
+
+def remove_data(values: Values, key: ValueKey, item: Any) -> None:
+    """Remove ``item`` from the data of one value (the whole value if it is not a list)."""
+    entries = values.get(key[0], [])
+    for entry in list(entries):
+        if entry["locale"] == key[1] and entry["scope"] == key[2]:
+            data = entry["data"]
+            if isinstance(data, list) and len(data) > 1:
+                entry["data"] = [d for d in data if d != item]
+            else:
+                entries.remove(entry)
+    if not entries:
+        values.pop(key[0], None)
 
 
 def merge_values(old: Values, new: Values, cleared: set[ValueKey] | None = None) -> Values:

@@ -30,7 +30,7 @@ from pim.formatting import (
 )
 from pim.media import DERIVATIVE_FORMATS, DERIVATIVE_SIZES, derivative_key, derivative_size
 from pim.records import ProductRecord, Values
-from pim.structure import AttributeDef, Structure
+from pim.structure import MEDIA_TYPES, AttributeDef, Structure
 from pim.view import (
     AttributeValue,
     Availability,
@@ -162,12 +162,33 @@ class Resolver:
         self.today = ctx.moment.astimezone(self.zone).date()
         self.roles = structure.roles
         core = {getattr(self.roles, r) for r in CORE_ROLES} | set(self.roles.images)
+        self._unavailable = frozenset(
+            code for code, a in structure.attributes.items() if not a.available_in(ctx.locale)
+        )
+        """Attributes that do not exist in this locale (Akeneo's ``available_locales``)."""
         self._visible: dict[str | None, tuple[AttributeDef, ...]] = {}
+        self._name_role: dict[str | None, str] = {None: self.roles.name}
+        """The attribute giving each family's product name (its ``attribute_as_label``)."""
+        self._image_roles: dict[str | None, tuple[str, ...]] = {None: self.roles.images}
         for code, fam in structure.families.items():
+            own = {fam.attribute_as_label, fam.attribute_as_image} - {None}
             self._visible[code] = tuple(
                 structure.attributes[a]
                 for a in fam.attributes
-                if a not in core and self._audience_sees(structure.attributes[a])
+                if a not in core
+                and a not in own
+                and a not in self._unavailable
+                and structure.attributes[a].type not in MEDIA_TYPES
+                and self._audience_sees(structure.attributes[a])
+            )
+            self._name_role[code] = fam.attribute_as_label or self.roles.name
+            self._image_roles[code] = tuple(
+                dict.fromkeys(
+                    (
+                        *([fam.attribute_as_image] if fam.attribute_as_image else []),
+                        *self.roles.images,
+                    )
+                )
             )
         self._visible[None] = ()
         self._labels = {
@@ -213,7 +234,7 @@ class Resolver:
         if attr is None:
             return None, None
         entries = values.get(attr.code)
-        if not entries:
+        if not entries or attr.code in self._unavailable:
             return None, None
         scope = self.channel.code if attr.scopable else None
         if not attr.localizable:
@@ -245,10 +266,13 @@ class Resolver:
         if required is None:
             family = self.structure.families.get(family_code or "")
             codes = family.requirements.get(self.channel.code, ()) if family else ()
+            name = self._name_role.get(family_code, self.roles.name)
             required = self._required[family_code] = tuple(
                 (code, self._attrs.get(code))
-                for code in dict.fromkeys((self.roles.name, *codes))
+                for code in dict.fromkeys((name, *codes))
                 if code != "sku"
+                and code not in self._unavailable
+                and (code not in self._attrs or self._attrs[code].type != "identifier")
             )
         return tuple(
             code for code, attr in required if self.lookup(values, attr)[0] in (None, "", [])
@@ -264,7 +288,8 @@ class Resolver:
         values = inherited(product, ancestors)
         sources: dict[str, str] = {}
         roles = self.roles
-        name = self._role(values, roles.name, sources) or product.sku
+        family = product.family or next((a.family for a in ancestors if a.family), None)
+        name = self._role(values, self._name_role.get(family, roles.name), sources) or product.sku
         description = self._role(values, roles.description, sources) or ""
         desc_attr = self._attrs.get(roles.description or "")
         if desc_attr is not None and desc_attr.wysiwyg:
@@ -272,15 +297,13 @@ class Resolver:
         else:
             description_html = text_to_html(description)
             description_text = _SPACES.sub(" ", description).strip()
-        family = product.family or next((a.family for a in ancestors if a.family), None)
         visible = self._visible.get(family, ())
         attributes = tuple(v for v in (self._attribute(values, a, sources) for a in visible) if v)
-        fam = self.structure.families.get(family or "")
         axes = tuple(
             v
             for v in (
                 self._attribute(values, self.structure.attributes[a], sources)
-                for a in (fam.variant_axes if fam and ancestors else ())
+                for a in self._axes(family, ancestors)
             )
             if v
         )
@@ -299,7 +322,7 @@ class Resolver:
             description_text=description_text,
             family=family,
             family_label=self._family_labels.get(family or ""),
-            group=ancestors[0].sku if ancestors else None,
+            group=ancestors[-1].sku if ancestors else None,
             axes=axes,
             price=self._in_currency(prices),
             prices=prices,
@@ -309,7 +332,7 @@ class Resolver:
             gtin=_text(self._role(values, roles.gtin, sources)),
             mpn=_text(self._role(values, roles.mpn, sources)),
             weight=self._attribute(values, weight_attr, sources) if weight_attr else None,
-            images=self._images(values, name, media or {}),
+            images=self._images(values, name, media or {}, self._image_roles.get(family)),
             attributes=attributes,
             categories=categories,
             sources=MappingProxyType(sources),
@@ -317,6 +340,17 @@ class Resolver:
             complete=not missing,
             enabled=product.enabled and all(a.enabled for a in ancestors),
         )
+
+    def _axes(self, family: str | None, ancestors: Sequence[ProductRecord]) -> tuple[str, ...]:
+        """The variant axes of a product below ``ancestors``: its family variant's levels down
+        to the product, else its family's ``variant_axes``."""
+        if not ancestors:
+            return ()
+        variant = self.structure.family_variants.get(ancestors[-1].family_variant or "")
+        if variant is not None:
+            return variant.axes(len(ancestors))
+        fam = self.structure.families.get(family or "")
+        return fam.variant_axes if fam else ()
 
     def _rich_text(self, text: str) -> tuple[str, str]:
         """Sanitised HTML of rich text and its plain text (cached: variants share texts)."""
@@ -454,10 +488,14 @@ class Resolver:
         return tuple(self._categories[c] for c in codes if c in self._categories)
 
     def _images(
-        self, values: Values, alt: str, media: Mapping[str, MediaInfo]
+        self,
+        values: Values,
+        alt: str,
+        media: Mapping[str, MediaInfo],
+        roles: tuple[str, ...] | None = None,
     ) -> tuple[ImageView, ...]:
         keys: list[str] = []
-        for code in self.roles.images:
+        for code in roles if roles is not None else self.roles.images:
             data, _ = self.lookup(values, self._attrs.get(code))
             if isinstance(data, str):
                 keys.append(data)
@@ -521,9 +559,12 @@ def resolve_product(
 
 def media_keys(records: Iterable[ProductRecord], structure: Structure) -> set[str]:
     """Media keys referenced by the image roles of ``records``."""
+    codes = set(structure.roles.images) | {
+        f.attribute_as_image for f in structure.families.values() if f.attribute_as_image
+    }
     keys: set[str] = set()
     for record in records:
-        for code in structure.roles.images:
+        for code in codes:
             for entry in record.values.get(code, ()):
                 data = entry["data"]
                 keys.update(data if isinstance(data, list) else [data])

@@ -7,7 +7,9 @@ the database and merged by code. Resolution and import only read it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -35,10 +37,23 @@ AttributeType = Literal[
     "reference",
 ]
 MEDIA_TYPES = frozenset({"image", "gallery", "file"})
+AXIS_TYPES = frozenset({"simpleselect", "boolean", "metric", "text"})
 CODE_PATTERN = r"^[A-Za-z0-9_]+$"
 LOCALE_PATTERN = r"^[a-z]{2,3}(_[A-Z][a-z]{3})?_[A-Z]{2}$"
 
 Labels = dict[str, str]
+SECTIONS = (
+    "locales",
+    "attributes",
+    "families",
+    "categories",
+    "channels",
+    "attribute_groups",
+    "family_variants",
+    "association_types",
+    "groups",
+)
+"""The structure's sections of items keyed by code (merged by code on import)."""
 
 
 class _Frozen(BaseModel):
@@ -75,6 +90,23 @@ class AttributeDef(_Frozen):
     """Units accepted for a metric; empty means any known unit."""
     options: tuple[OptionDef, ...] = ()
     unique: bool = False
+    available_locales: tuple[str, ...] = ()
+    """Locales the attribute exists in (Akeneo's ``available_locales``); empty means all."""
+    validation_rule: Literal["email", "url", "regexp"] | None = None
+    """A text's format: an e-mail address, a URL, or ``validation_regexp``."""
+    validation_regexp: str | None = None
+    date_min: date | None = None
+    date_max: date | None = None
+    metric_family: str | None = None
+    """Akeneo's measurement family of a metric (``Weight``, ``Length``…)."""
+    sort_order: int = 0
+    properties: dict[str, str] = {}
+    """Properties of the source system Vitrina keeps but does not use (written back on
+    export): Akeneo's ``useable_as_grid_filter``, ``allowed_extensions``…"""
+
+    def available_in(self, locale: str) -> bool:
+        """Whether the attribute exists in ``locale``."""
+        return not self.available_locales or locale in self.available_locales
 
     def label(self, locale: str) -> str:
         """The label in ``locale``, falling back to the code."""
@@ -93,6 +125,62 @@ class FamilyDef(_Frozen):
     """Attributes whose values distinguish the variants of a product model."""
     attribute_as_label: str | None = None
     attribute_as_image: str | None = None
+
+
+class VariantLevel(_Frozen):
+    """One level of a family variant: its axes and the attributes set at that level."""
+
+    axes: tuple[str, ...]
+    attributes: tuple[str, ...] = ()
+
+
+class FamilyVariantDef(_Frozen):
+    """How the products of a family vary (Akeneo's family variant): one or two levels below
+    the root product model, each with its axes and the attributes that vary there."""
+
+    code: str = Field(pattern=CODE_PATTERN)
+    family: str
+    labels: Labels = {}
+    levels: tuple[VariantLevel, ...] = Field(min_length=1, max_length=2)
+
+    def level_attributes(self, level: int) -> frozenset[str]:
+        """Attributes whose values are held at ``level`` (0: the root model; the last level:
+        the variant products)."""
+        if level == 0:
+            raise ValueError("the root level's attributes are the family's other attributes")
+        lv = self.levels[level - 1]
+        return frozenset((*lv.axes, *lv.attributes))
+
+    def axes(self, depth: int | None = None) -> tuple[str, ...]:
+        """The axes of the first ``depth`` levels (default: all), outermost first."""
+        return tuple(a for lv in self.levels[:depth] for a in lv.axes)
+
+
+class AttributeGroupDef(_Frozen):
+    """A group of attributes shown together (Akeneo's attribute group)."""
+
+    code: str = Field(pattern=CODE_PATTERN)
+    labels: Labels = {}
+    sort_order: int = 0
+
+
+class AssociationTypeDef(_Frozen):
+    """A kind of link between products: cross-sell, up-sell, pack…"""
+
+    code: str = Field(pattern=CODE_PATTERN)
+    labels: Labels = {}
+    two_way: bool = False
+    """Linking A to B also links B to A."""
+    quantified: bool = False
+    """Each linked product comes with a quantity (a pack of 2 × B)."""
+
+
+class GroupDef(_Frozen):
+    """A named set of products (Akeneo's group: related products, a collection)."""
+
+    code: str = Field(pattern=CODE_PATTERN)
+    type: str = "RELATED"
+    labels: Labels = {}
 
 
 class CategoryDef(_Frozen):
@@ -115,6 +203,10 @@ class ChannelDef(_Frozen):
     audience: str = "customer"
     base_url: str = "https://shop.example.com"
     timezone: str = "UTC"
+    currency_codes: tuple[str, ...] = ()
+    """Every currency of the channel (Akeneo's list); empty: those of ``currencies``."""
+    conversion_units: dict[str, str] = {}
+    """Metric attribute → the unit the channel converts it to (kept from Akeneo)."""
 
     def currency_for(self, locale: str) -> str | None:
         """The currency shown to ``locale`` on this channel."""
@@ -175,8 +267,14 @@ class Structure(_Frozen):
     families: dict[str, FamilyDef] = {}
     categories: dict[str, CategoryDef] = {}
     channels: dict[str, ChannelDef] = {}
+    attribute_groups: dict[str, AttributeGroupDef] = {}
+    family_variants: dict[str, FamilyVariantDef] = {}
+    association_types: dict[str, AssociationTypeDef] = {}
+    groups: dict[str, GroupDef] = {}
+    currencies: tuple[str, ...] = ()
+    """Activated currencies (Akeneo's); empty: any ISO 4217 code."""
 
-    @field_validator("locales", "attributes", "families", "categories", "channels", mode="before")
+    @field_validator(*SECTIONS, mode="before")
     @classmethod
     def _codes_from_keys(cls, value: Any) -> Any:
         """Allow ``{code: {...}}`` maps in files: the key becomes the item's code."""
@@ -231,7 +329,7 @@ class Structure(_Frozen):
         data = self.model_dump()
         incoming = other.model_dump()
         for key in fields_set:
-            if key in ("locales", "attributes", "families", "categories", "channels"):
+            if key in SECTIONS:
                 data[key] = {**data[key], **incoming[key]}
             else:
                 data[key] = incoming[key]
@@ -246,6 +344,8 @@ class Structure(_Frozen):
             *self._category_problems(),
             *self._channel_problems(),
             *self._role_problems(),
+            *self._variant_problems(),
+            *self._group_problems(),
         ]
 
     def _locale_problems(self) -> Iterator[tuple[str, str]]:
@@ -295,7 +395,7 @@ class Structure(_Frozen):
                 axis_attr = self.attributes.get(axis)
                 if axis not in fam.attributes or axis_attr is None:
                     yield f"{key}.variant_axes", f"{axis!r} is not an attribute of the family"
-                elif axis_attr.type not in ("simpleselect", "boolean", "metric", "text"):
+                elif axis_attr.type not in AXIS_TYPES:
                     yield (
                         f"{key}.variant_axes",
                         f"{axis!r} is a {axis_attr.type}; axes must "
@@ -337,6 +437,52 @@ class Structure(_Frozen):
                 ZoneInfo(ch.timezone)
             except (ZoneInfoNotFoundError, ValueError):
                 yield f"{key}.timezone", f"unknown time zone {ch.timezone!r}"
+
+    def _variant_problems(self) -> Iterator[tuple[str, str]]:
+        for code, fv in self.family_variants.items():
+            key = f"family_variants.{code}"
+            family = self.families.get(fv.family)
+            if family is None:
+                yield f"{key}.family", f"unknown family {fv.family!r}"
+                continue
+            seen: set[str] = set()
+            for i, level in enumerate(fv.levels, start=1):
+                if not level.axes:
+                    yield f"{key}.levels.{i}.axes", "a level needs at least one axis"
+                for a in dict.fromkeys((*level.axes, *level.attributes)):
+                    if a not in family.attributes:
+                        yield f"{key}.levels.{i}", f"{a!r} is not an attribute of {fv.family!r}"
+                    elif a in seen:
+                        yield f"{key}.levels.{i}", f"{a!r} is set at two levels"
+                    seen.add(a)
+                for a in level.axes:
+                    attr = self.attributes.get(a)
+                    if attr is not None and attr.type not in AXIS_TYPES:
+                        yield (
+                            f"{key}.levels.{i}.axes",
+                            f"{a!r} is a {attr.type}; axes must be simpleselect, boolean, "
+                            "metric or text",
+                        )
+
+    def _group_problems(self) -> Iterator[tuple[str, str]]:
+        for code, attr in self.attributes.items():
+            key = f"attributes.{code}"
+            if (
+                attr.group is not None
+                and self.attribute_groups
+                and (attr.group not in self.attribute_groups)
+            ):
+                yield f"{key}.group", f"unknown attribute group {attr.group!r}"
+            for loc in attr.available_locales:
+                if loc not in self.locales:
+                    yield f"{key}.available_locales", f"unknown locale {loc!r}"
+            if attr.validation_rule == "regexp":
+                try:
+                    re.compile(attr.validation_regexp or "")
+                except re.error as exc:
+                    yield f"{key}.validation_regexp", f"not a regular expression: {exc}"
+                if not attr.validation_regexp:
+                    yield f"{key}.validation_regexp", "the regexp rule needs a validation_regexp"
 
     def _role_problems(self) -> Iterator[tuple[str, str]]:
         for role, value in self.roles.model_dump().items():
@@ -389,7 +535,7 @@ def read_structure_file(path: Path) -> tuple[Structure, set[str]]:
 def dump_structure(structure: Structure) -> dict[str, Any]:
     """The structure as plain data for a YAML or JSON file (codes become map keys)."""
     data = structure.model_dump(mode="json", exclude_defaults=False)
-    for section in ("locales", "attributes", "families", "categories", "channels"):
+    for section in SECTIONS:
         data[section] = {
             code: {k: v for k, v in item.items() if k != "code"}
             for code, item in data[section].items()

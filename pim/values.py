@@ -23,6 +23,7 @@ import re
 import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from pim.structure import AttributeDef
@@ -35,6 +36,8 @@ _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 MAX_PRICE = Decimal("1000000000")
 TRUE_WORDS = frozenset({"1", "true", "yes", "y"})
 FALSE_WORDS = frozenset({"0", "false", "no", "n"})
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.I)
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
@@ -89,7 +92,30 @@ def text_value(attr: AttributeDef, raw: Any) -> str:
         raise ValueError("expected a single line of text (use a textarea attribute for more)")
     if attr.max_characters is not None and len(text) > attr.max_characters:
         raise ValueError(f"at most {attr.max_characters} characters allowed, got {len(text)}")
+    rule = attr.validation_rule
+    if rule == "email" and not _EMAIL.match(text):
+        raise ValueError(f"expected an e-mail address, got {_short(text)!r}")
+    if rule == "url" and not _URL.match(text):
+        raise ValueError(f"expected a URL starting with http:// or https://, got {_short(text)!r}")
+    if (
+        rule == "regexp"
+        and attr.validation_regexp
+        and not _regexp(attr.validation_regexp).search(text)
+    ):
+        raise ValueError(f"expected text matching {attr.validation_regexp!r}, got {_short(text)!r}")
     return text
+
+
+@lru_cache(maxsize=256)
+def _regexp(pattern: str) -> re.Pattern[str]:
+    """Akeneo's validation regexp (PCRE, usually ``/…/``-delimited) as a Python pattern."""
+    match = re.match(r"^/(.*)/([imsux]*)$", pattern, re.S)
+    if match is None:
+        return re.compile(pattern)
+    flags = 0
+    for letter in match.group(2):
+        flags |= {"i": re.I, "m": re.M, "s": re.S, "x": re.X, "u": 0}[letter]
+    return re.compile(match.group(1), flags)
 
 
 def boolean_value(raw: Any) -> bool:
@@ -104,15 +130,21 @@ def boolean_value(raw: Any) -> bool:
     raise ValueError(f"expected a boolean (1 or 0), got {_short(str(raw))!r}")
 
 
-def date_value(raw: Any) -> str:
-    """An ISO date ``YYYY-MM-DD`` (a datetime's date part is accepted)."""
+def date_value(raw: Any, attr: AttributeDef | None = None) -> str:
+    """An ISO date ``YYYY-MM-DD`` (a datetime's date part is accepted), within the
+    attribute's ``date_min`` and ``date_max``."""
     match = _DATE.match(str(raw).strip()) if isinstance(raw, str) else None
     if match is None:
         raise ValueError(f"expected a date like 2026-12-31, got {_short(str(raw))!r}")
     try:
-        return date(*(int(g) for g in match.groups())).isoformat()
+        day = date(*(int(g) for g in match.groups()))
     except ValueError as exc:
         raise ValueError(f"expected a valid date, got {raw!r} ({exc})") from None
+    if attr is not None and attr.date_min is not None and day < attr.date_min:
+        raise ValueError(f"the date must be {attr.date_min} or later, got {day}")
+    if attr is not None and attr.date_max is not None and day > attr.date_max:
+        raise ValueError(f"the date must be {attr.date_max} or earlier, got {day}")
+    return day.isoformat()
 
 
 def option_value(attr: AttributeDef, raw: Any) -> str:
@@ -188,7 +220,7 @@ def cell_value(attr: AttributeDef, cell: str) -> Any:
     if kind == "boolean":
         return boolean_value(cell)
     if kind == "date":
-        return date_value(cell)
+        return date_value(cell, attr)
     if kind == "simpleselect":
         return option_value(attr, cell)
     if kind == "multiselect":

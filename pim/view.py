@@ -175,7 +175,7 @@ class ProductView:
     family: str | None = None
     family_label: str | None = None
     group: str | None = None
-    """The product model this product is a variant of."""
+    """The root product model of a variant (every variant of the model shares it)."""
     axes: tuple[AttributeValue, ...] = ()
     price: Money | None = None
     prices: tuple[Money, ...] = ()

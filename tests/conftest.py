@@ -60,6 +60,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         pytest.skip("VITRINA_TEST_DATABASE_URL is not set")
     engine = create_engine(database_url(PG_URL))
     SQLModel.metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     engine.dispose()
     return PG_URL
 
