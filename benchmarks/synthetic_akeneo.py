@@ -35,7 +35,7 @@ def generate(folder: Path, products: int, columns: int = 100, seed: int = 1) -> 
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
     labels = {f"label-{loc}": "" for loc in LOCALES}
-    generic = columns - len(SYSTEM) - 2 * len(LOCALES) - 2 - 2 - 4
+    generic = columns - len(SYSTEM) - 2 * len(LOCALES) - 2 - 2 - 4 - 1  # size
     kinds = ["text", "number", "simpleselect"]
     extra = [(f"attr_{i:03d}", kinds[i % 3]) for i in range(generic)]
     _write(
@@ -283,6 +283,7 @@ def generate(folder: Path, products: int, columns: int = 100, seed: int = 1) -> 
             "picture",
             "weight",
             "weight-unit",
+            "size",
         }
         | {c for c, _ in extra}
     )

@@ -2,10 +2,11 @@
 
 Nothing here opens the catalogue: the audit reads the files. The web channel's product
 documents are the reference; every other place a product appears (the landing page's
-JSON-LD, each feed, the kiosk's data) is compared with them per SKU and locale: name, price
-and currency, sale price, availability, main image (by content hash). Links (feed items,
-the kiosk's QR targets) must lead to a published landing page of the same product and
-locale with the channel's UTM tags. Every file must match the manifest's checksum, and a
+JSON-LD, each feed, the kiosk's data, the PDFs' text) is compared with them per SKU and
+locale: name, price and currency, sale price, availability, main image (by content hash).
+Links (feed items, the kiosk's QR targets, the QR codes decoded from the PDFs' rendered
+pages) must lead to a published landing page of the same product and locale with the
+channel's UTM tags. Every file must match the manifest's checksum, and a
 product the manifest lists as skipped must be absent from that channel.
 """
 
@@ -25,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 from lxml import etree, html
 
 from pim.channels.kiosk import KioskChannel
+from pim.channels.pdf import PdfChannel
 from pim.errors import VitrinaError
 from pim.manifest import MANIFEST, read_manifest
 
@@ -239,6 +241,39 @@ class _Audit:
                 )
                 self.landing(p["link"], sku, locale, channel, KioskChannel.utm_source)
 
+    def pdfs(self) -> None:
+        """Every PDF's QR codes (decoded from its rendered pages) lead to the landing page of
+        a product of the same locale with the brochure's UTM tags, and the page that carries
+        a code prints that product's name and current price."""
+        from pypdf import PdfReader
+
+        by_url = {doc["url"]: doc for doc in self.docs.values()}
+        listed = {a["path"]: a.get("skus") or [] for a in self.manifest.get("artifacts", [])}
+        for pdf in sorted((self.out / "pdf").glob("*/**/*.pdf")):
+            locale = pdf.relative_to(self.out / "pdf").parts[0]
+            channel = f"pdf/{pdf.relative_to(self.out / 'pdf' / locale).as_posix()}"
+            texts = [_flat(page.extract_text() or "") for page in PdfReader(pdf).pages]
+            codes = _qr_codes(pdf)
+            coded = {by_url[u.split("?")[0]]["sku"] for _, u in codes if u.split("?")[0] in by_url}
+            for sku in listed.get(pdf.relative_to(self.out).as_posix(), []):
+                if sku not in coded:  # every product printed carries a code to its own page
+                    self.disagree(sku, locale, "qr", channel, "no QR code to its page", "one")
+            for number, url in codes:
+                doc = by_url.get(url.split("?")[0])
+                if doc is None:
+                    self.disagree("", locale, "qr", channel, url, "a published landing page")
+                    continue
+                sku = doc["sku"]
+                self.landing(url, sku, locale, channel, PdfChannel.utm_source)
+                text = texts[number] if number < len(texts) else ""
+                if _flat(doc["name"]) not in text:
+                    self.disagree(
+                        sku, locale, "name", channel, f"not on page {number + 1}", doc["name"]
+                    )
+                price = (doc["current_price"] or {}).get("formatted")
+                if price and _flat(price) not in text:
+                    self.disagree(sku, locale, "price", channel, f"not on page {number + 1}", price)
+
     def skipped(self) -> None:
         """A product skipped by the web or the kiosk must not be there."""
         for s in self.manifest.get("skipped", []):
@@ -248,6 +283,60 @@ class _Audit:
                 and (self.out / "web" / locale / "products" / f"{sku}.json").exists()
             ):
                 self.disagree(sku, locale, "skipped", "web", "published", "absent")
+
+
+PDF_SCALE = 300 / 72
+"""Pages are rendered at 300 dpi, print resolution: 15 mm shelf-label codes of long links
+need it (at 200 dpi some fail to decode)."""
+_SPACE = re.compile(r"\s+")
+
+
+def pdf_support() -> str | None:
+    """Why the PDFs can't be read here (None when they can): rendering pages needs
+    pypdfium2 and decoding their QR codes zxing-cpp, from ``pip install vitrina[audit]``."""
+    try:
+        import pypdfium2  # noqa: F401
+        import zxingcpp  # noqa: F401
+    except ImportError as exc:
+        return f"PDFs not read: {exc.name} is not installed (pip install 'vitrina[audit]')"
+    return None
+
+
+def _flat(text: str) -> str:
+    """Text without any white space (PDF text breaks lines and uses other spaces)."""
+    return _SPACE.sub("", text.replace("\u00a0", " ").replace("\u202f", " "))
+
+
+_DECODED: dict[str, list[tuple[int, str]]] = {}
+"""QR codes found per PDF content hash: audits of copies of a publication decode once."""
+
+
+def _qr_codes(pdf: Path) -> list[tuple[int, str]]:
+    """(page index, text) of every QR code on the rendered pages of ``pdf``."""
+    data = pdf.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest not in _DECODED:
+        if len(_DECODED) >= 64:
+            _DECODED.pop(next(iter(_DECODED)))
+        _DECODED[digest] = _decoded(data)
+    return _DECODED[digest]
+
+
+def _decoded(data: bytes) -> list[tuple[int, str]]:
+    import pypdfium2
+    import zxingcpp
+
+    document = pypdfium2.PdfDocument(data)
+    codes = []
+    try:
+        for index in range(len(document)):
+            bitmap = document[index].render(scale=PDF_SCALE).to_pil()
+            for code in zxingcpp.read_barcodes(bitmap):
+                if code.format == zxingcpp.BarcodeFormat.QRCode:  # not the labels' EAN bars
+                    codes.append((index, code.text))
+    finally:
+        document.close()
+    return codes
 
 
 def _money(value: dict[str, Any]) -> tuple[Decimal | None, str | None]:
@@ -304,5 +393,7 @@ def audit(out: str | Path) -> list[Disagreement]:
     run.web()
     run.feeds()
     run.kiosks()
+    if pdf_support() is None:
+        run.pdfs()
     run.skipped()
     return sorted(run.found, key=lambda d: (d.sku, d.locale, d.field, d.channel))

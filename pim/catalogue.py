@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from pim.db import database_url, make_engine
 from pim.errors import CatalogueImportError, NotFoundError, Problem
 from pim.exporter import ExportReport, export_catalogue
+from pim.garbage_collection import relaxed_collection
 from pim.importer import (
     PRODUCT_SUFFIXES,
     STRUCTURE_SUFFIXES,
@@ -32,7 +33,7 @@ from pim.importer import (
 from pim.media import MediaStore
 from pim.model import media_table, product_table
 from pim.records import ProductRecord
-from pim.resolve import MediaInfo, Resolver, media_keys
+from pim.resolve import MediaInfo, Resolver, inherited, media_keys
 from pim.structure import Structure
 from pim.view import ProductView, ResolutionContext
 
@@ -319,7 +320,13 @@ class Catalogue:
     # -- resolution ---------------------------------------------------------------------
 
     def resolver(
-        self, channel: str, locale: str, audience: str | None = None, moment: datetime | None = None
+        self,
+        channel: str,
+        locale: str,
+        audience: str | None = None,
+        moment: datetime | None = None,
+        *,
+        fingerprints: bool = False,
     ) -> Resolver:
         """A resolver for one context."""
         ctx = (
@@ -327,7 +334,7 @@ class Catalogue:
             if moment is None
             else ResolutionContext(channel, locale, audience, moment)
         )
-        return Resolver(self.structure, ctx)
+        return Resolver(self.structure, ctx, fingerprints=fingerprints)
 
     def resolve(
         self,
@@ -355,24 +362,27 @@ class Catalogue:
         batch_size: int = 500,
         shard: tuple[int, int] | None = None,
         sku_range: SkuRange | None = None,
+        fingerprints: bool = False,
     ) -> Iterator[ProductView]:
         """Views of every product (not product models) for a context, streamed in SKU order.
 
         Memory stays flat: products are read ``batch_size`` at a time, with their product
         models (a bounded cache) and the facts of their media. ``shard=(i, n)`` yields only
         the i-th of n disjoint parts, so n processes can share the work; ``sku_range`` (from
-        :meth:`sku_ranges`) only the products in that range.
+        :meth:`sku_ranges`) only the products in that range; ``fingerprints`` sets each
+        view's :attr:`~pim.view.ProductView.fingerprint`.
         """
-        resolver = self.resolver(channel, locale, audience, moment)
+        resolver = self.resolver(channel, locale, audience, moment, fingerprints=fingerprints)
         models: OrderedDict[str, ProductRecord] = OrderedDict()
         batch: list[ProductRecord] = []
-        for record in self.records("product", batch_size, skus, shard, sku_range):
-            batch.append(record)
-            if len(batch) >= batch_size:
+        with relaxed_collection():
+            for record in self.records("product", batch_size, skus, shard, sku_range):
+                batch.append(record)
+                if len(batch) >= batch_size:
+                    yield from self._resolve_batch(resolver, batch, models)
+                    batch = []
+            if batch:
                 yield from self._resolve_batch(resolver, batch, models)
-                batch = []
-        if batch:
-            yield from self._resolve_batch(resolver, batch, models)
 
     def _resolve_batch(
         self,
@@ -380,6 +390,17 @@ class Catalogue:
         batch: list[ProductRecord],
         models: OrderedDict[str, ProductRecord],
     ) -> Iterator[ProductView]:
+        chains = self._chains(batch, models)
+        media = self.media_info(
+            media_keys([*batch, *(m for c in chains.values() for m in c)], self.structure)
+        )
+        for r in batch:
+            yield resolver.resolve(r, chains[r.sku], media)
+
+    def _chains(
+        self, batch: list[ProductRecord], models: OrderedDict[str, ProductRecord]
+    ) -> dict[str, list[ProductRecord]]:
+        """Each record's product models, parent first (``models``: a bounded cache)."""
         wanted = {r.parent for r in batch if r.parent and r.parent not in models}
         while wanted:
             fetched = list(self.records("model", max(len(wanted), 1), sorted(wanted)))
@@ -396,35 +417,53 @@ class Catalogue:
                 chain.append(models[parent])
                 parent = models[parent].parent
             chains[r.sku] = chain
-        media = self.media_info(
-            media_keys([*batch, *(m for c in chains.values() for m in c)], self.structure)
-        )
-        for r in batch:
-            yield resolver.resolve(r, chains[r.sku], media)
+        return chains
 
     def completeness(
         self, channel: str | None = None, locale: str | None = None
     ) -> list[CompletenessReport]:
-        """Completeness per channel and locale (all of the catalogue's by default)."""
-        reports = []
+        """Completeness per channel and locale (all of the catalogue's by default).
+
+        One pass over the products: each is checked in every context without being
+        resolved in full.
+        """
+        contexts: list[tuple[CompletenessReport, Resolver]] = []
         for ch in self.structure.channels.values():
             if channel is not None and ch.code != channel:
                 continue
             for loc in ch.locales:
                 if locale is not None and loc != locale:
                     continue
-                report = CompletenessReport(ch.code, loc)
-                for view in self.views(ch.code, loc):
-                    report.total += 1
-                    if view.complete:
-                        report.complete += 1
-                    else:
-                        report.incomplete.append((view.sku, view.missing))
-                    report.fallbacks += bool(view.fallbacks)
-                reports.append(report)
-        if channel is not None and not reports:
+                contexts.append((CompletenessReport(ch.code, loc), self.resolver(ch.code, loc)))
+        if channel is not None and not contexts:
             raise NotFoundError(f"no channel {channel!r} with locale {locale!r}")
-        return reports
+        models: OrderedDict[str, ProductRecord] = OrderedDict()
+        batch: list[ProductRecord] = []
+
+        def check(batch: list[ProductRecord]) -> None:
+            chains = self._chains(batch, models)
+            for record in batch:
+                chain = chains[record.sku]
+                values = inherited(record, chain)
+                family = record.family or next((a.family for a in chain if a.family), None)
+                for report, resolver in contexts:
+                    missing = resolver.missing(family, values)
+                    report.total += 1
+                    if missing:
+                        report.incomplete.append((record.sku, missing))
+                    else:
+                        report.complete += 1
+                    report.fallbacks += resolver.uses_fallback(family, values)
+
+        with relaxed_collection():
+            for record in self.records("product"):
+                batch.append(record)
+                if len(batch) >= 500:
+                    check(batch)
+                    batch = []
+            if batch:
+                check(batch)
+        return [report for report, _ in contexts]
 
     def summary(self) -> dict[str, int]:
         """Counts of what the catalogue holds."""

@@ -296,6 +296,80 @@ def export(
             out.print(f"{directory / name}: {count}")
 
 
+@app.command("revisions")
+def revisions_(
+    folder: Annotated[
+        Path | None, typer.Option("--out", help="Only the publications into this folder.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The recorded publications, newest first."""
+    from pim import revisions
+
+    try:
+        with open_catalogue() as cat:
+            found = revisions.revisions(cat.engine, folder, limit)
+    except VitrinaError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        out.print_json(json.dumps([asdict(r) for r in found], default=str))
+        return
+    columns = ["revision", "published", "moment", *([] if folder else ["out"]), "channels"]
+    table = Table(*columns, "files", "skipped")
+    for r in found:
+        table.add_row(
+            r.revision,
+            r.created_at.strftime("%Y-%m-%d %H:%M"),
+            r.moment.isoformat(timespec="minutes"),
+            *([] if folder else [r.out]),
+            ", ".join(r.channels),
+            str(r.artifacts),
+            str(r.skipped),
+        )
+    out.print(table if found else "No publication recorded yet.")
+
+
+@app.command("diff")
+def diff_(
+    before: Annotated[str, typer.Argument(help="A revision (id, prefix, latest, latest~1).")],
+    after: Annotated[str, typer.Argument(help="The revision to compare it with.")] = "latest",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Which products changed between two publications, on which channels, and how."""
+    from pim import revisions
+
+    try:
+        with open_catalogue() as cat:
+            a = revisions.find(cat.engine, before)
+            b = revisions.find(cat.engine, after)
+            changes = revisions.diff(cat.engine, a.revision, b.revision)
+    except VitrinaError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "before": a.revision,
+                    "after": b.revision,
+                    "changes": [asdict(c) for c in changes],
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    out.print(f"{a.revision} → {b.revision}: {len(changes)} product changes")
+    table = Table("channel", "locale", "SKU", "change", "field", "before", "after")
+    for c in changes:
+        where = c.channel + (f" ({c.audience})" if c.audience else "")
+        if not c.fields:
+            table.add_row(where, c.locale, c.sku, c.kind, "", "", "")
+        for name, (old, new) in c.fields.items():
+            table.add_row(where, c.locale, c.sku, c.kind, name, str(old), str(new))
+    if changes:
+        out.print(table)
+
+
 db_app = typer.Typer(help="The catalogue database: its schema version and migrations.")
 app.add_typer(db_app, name="db")
 
@@ -656,6 +730,12 @@ def _start_page(manifest: dict[str, Any], out_dir: Path) -> Path | None:
     return out_dir / str(name) / str(locale) / str(page)
 
 
+def scheduled_folder(out: Path, moment: datetime) -> Path:
+    """Where a publication for a future moment goes unless --out says: beside the live one,
+    named after the moment (``out-at-20261208T0800Z``)."""
+    return out.with_name(f"{out.name}-at-{moment.astimezone(UTC):%Y%m%dT%H%MZ}")
+
+
 @app.command("publish")
 def publish_(
     channel: Annotated[
@@ -674,7 +754,12 @@ def publish_(
     ] = None,
     campaign: Annotated[str | None, typer.Option(help="Campaign from vitrina.toml.")] = None,
     at: Annotated[
-        str | None, typer.Option("--at", help="Publication moment (ISO date-time); default now.")
+        str | None,
+        typer.Option(
+            "--at",
+            help="Publication moment (ISO date-time); default now. A future moment publishes "
+            "into OUT-at-<moment> unless --out is given.",
+        ),
     ] = None,
     option: Annotated[
         list[str] | None,
@@ -690,6 +775,17 @@ def publish_(
     try:
         cfg = load_config(state.config)
         target = out_dir or Path(cfg.publish.out)
+        moment = _moment(at)
+        if moment is not None and out_dir is None:
+            aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            if aware > datetime.now(UTC):
+                target = scheduled_folder(target, aware)
+                if not state.quiet and not as_json:
+                    err.print(
+                        f"--at is in the future: publishing into {target}; the live "
+                        f"{cfg.publish.out} stays as it is (pass --out to choose the folder)",
+                        highlight=False,
+                    )
         with open_catalogue() as cat:
             manifest = _publish(
                 cat, cfg, channel, locale, target, jobs, campaign, at, option or [], wait
@@ -708,10 +804,15 @@ def audit_(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Check that every channel of a publication says the same; exit 1 on disagreement."""
+    from pim.audit import pdf_support
+
     try:
         found = audit(folder)
     except VitrinaError as exc:
         _fail(exc, as_json)
+    unread = pdf_support()
+    if unread and (folder / "pdf").is_dir():
+        err.print(f"warning: {unread}", highlight=False)
     if as_json:
         out.print_json(json.dumps([asdict(d) for d in found]))
     elif not found:

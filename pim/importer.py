@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from pim import csv_format, jsonl_format
 from pim.errors import CatalogueImportError, Problem
+from pim.garbage_collection import relaxed_collection
 from pim.media import MediaError, MediaStore, MissingMediaError, StoredMedia, source_path
 from pim.model import media_table, product_table, setting_table, structure_table, utcnow
 from pim.records import (
@@ -267,7 +268,7 @@ def import_products_on(
         fh = path.open("rb")
     except OSError as exc:
         raise CatalogueImportError([Problem(file, f"cannot read: {exc.strerror}")]) from None
-    with fh:
+    with fh, relaxed_collection():
         counter = _CountingReader(fh)
         lines = csv_format.decoded_lines(counter, file, state.problems)
         records = (

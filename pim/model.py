@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Table, text
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, Table, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -94,8 +94,39 @@ class MediaAsset(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True)))
 
 
+class PublicationRecord(SQLModel, table=True):
+    """One publication (a revision of ``OUT``): when, where, what it published."""
+
+    __tablename__ = "publication"
+
+    revision: str = Field(primary_key=True, max_length=64)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    moment: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    out: str = Field(max_length=1024, index=True)
+    catalogue_fingerprint: str = Field(max_length=64)
+    channels: list[str] = Field(default_factory=list, sa_column=Column(JSONColumn, nullable=False))
+    artifacts: int = 0
+    skipped: int = 0
+
+
+class PublicationProducts(SQLModel, table=True):
+    """What one channel published in one locale (and audience) at a revision: a compressed
+    list of one line per product (SKU, fingerprint of its resolved view, name, prices…)."""
+
+    __tablename__ = "publication_products"
+
+    revision: str = Field(primary_key=True, max_length=64)
+    channel: str = Field(primary_key=True, max_length=100)
+    locale: str = Field(primary_key=True, max_length=32)
+    audience: str = Field(primary_key=True, max_length=64)
+    products: int = 0
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
 # Core tables, for bulk statements (imports, streaming reads) with precise types.
 product_table: Table = Product.__table__  # type: ignore[attr-defined]
 media_table: Table = MediaAsset.__table__  # type: ignore[attr-defined]
 structure_table: Table = StructureItem.__table__  # type: ignore[attr-defined]
 setting_table: Table = Setting.__table__  # type: ignore[attr-defined]
+publication_table: Table = PublicationRecord.__table__  # type: ignore[attr-defined]
+publication_products_table: Table = PublicationProducts.__table__  # type: ignore[attr-defined]

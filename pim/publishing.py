@@ -22,10 +22,11 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from pydantic import ValidationError
 
+from pim import revisions
 from pim.catalogue import Catalogue, SkuRange
 from pim.channels.base import (
     Artifact,
@@ -39,6 +40,7 @@ from pim.channels.base import (
     Skip,
 )
 from pim.errors import ChannelError, ConfigError, PublishLockedError, VitrinaError
+from pim.garbage_collection import relaxed_collection
 from pim.manifest import MANIFEST, artifact_record, read_manifest, write_manifest
 from pim.registry import channel_names, class_path, import_channel, load_channel
 from pim.view import ProductView
@@ -46,6 +48,8 @@ from pim.view import ProductView
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+REVISION_LINES = ".revision"
+"""The staging folder's subfolder of the jobs' product lines (never a channel's name)."""
 Progress = Callable[[int, int, str], None]
 """Called with (jobs done, jobs in all, a description of the job just finished)."""
 
@@ -93,6 +97,8 @@ class JobResult:
     skipped: list[Skip]
     entries: list[Any]
     notices: list[Notice] = field(default_factory=list)
+    products: str | None = None
+    """The file of the job's product lines for the revision (:func:`pim.revisions.product_line`)."""
 
 
 @dataclass(frozen=True)
@@ -152,12 +158,25 @@ def run_job(setup: Setup, job: Job, index: PublicationIndex | None = None) -> Jo
     skipped: list[Skip] = []
     current: list[str | None] = [None]
     audience = job.audience or channel.options.audience
-    views = cat.views(job.scope, job.locale, audience, publication.moment, sku_range=job.sku_range)
+    views = cat.views(
+        job.scope,
+        job.locale,
+        audience,
+        publication.moment,
+        sku_range=job.sku_range,
+        fingerprints=True,
+    )
+    lines = Path(setup.staging) / REVISION_LINES / f"{uuid.uuid4().hex}.jsonl"
+    lines.parent.mkdir(exist_ok=True)
     try:
-        artifacts = channel.render(_publishable(views, channel, job, skipped, current), ctx)
+        with lines.open("wb") as sink, relaxed_collection():
+            published = _publishable(views, channel, job, skipped, current, sink)
+            artifacts = channel.render(published, ctx)
     except Exception as exc:
         raise _failure(exc, job, current[0]) from None
-    return JobResult(job, list(artifacts), skipped + ctx.skipped, ctx.entries, ctx.notices)
+    return JobResult(
+        job, list(artifacts), skipped + ctx.skipped, ctx.entries, ctx.notices, str(lines)
+    )
 
 
 def _failure(exc: Exception, job: Job, sku: str | None = None, step: str = "") -> ChannelError:
@@ -187,8 +206,10 @@ def _publishable(
     job: Job,
     skipped: list[Skip],
     current: list[str | None],
+    sink: IO[bytes] | None = None,
 ) -> Iterator[ProductView]:
-    """The views a channel gets; the others are recorded with the reason."""
+    """The views a channel gets; the others are recorded with the reason. Each view given
+    is written to ``sink`` as a revision's product line."""
     include_incomplete = channel.options.include_incomplete
     for view in views:
         current[0] = view.sku
@@ -203,6 +224,8 @@ def _publishable(
         if reason:
             skipped.append(Skip(job.channel, job.locale, view.sku, reason))
             continue
+        if sink is not None:
+            sink.write(revisions.product_line(view))
         yield view
     current[0] = None
 
@@ -404,7 +427,17 @@ def publish(
                 notices,
                 out_dir,
             )
-            _swap(out_dir, staging, [p.name for p in plans], manifest)
+            parts: dict[tuple[str, str, str], list[Path]] = {}
+            for r in results:
+                if r.products is not None:
+                    key = (r.job.channel, r.job.locale, r.job.audience or revisions.NO_AUDIENCE)
+                    parts.setdefault(key, []).append(Path(r.products))
+            revisions.record(catalogue.engine, manifest, out_dir, parts)
+            try:
+                _swap(out_dir, staging, [p.name for p in plans], manifest)
+            except BaseException:
+                revisions.forget(catalogue.engine, revision)
+                raise
         finally:
             if own_pool and pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)

@@ -7,6 +7,7 @@ chain, labels, currency, visible attributes) once, so resolving many products is
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from collections.abc import Hashable, Iterable, Mapping, Sequence
@@ -18,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import nh3
+import orjson
 from slugify import slugify
 
 from pim.errors import ResolutionError
@@ -136,9 +138,14 @@ def inherited(product: ProductRecord, ancestors: Sequence[ProductRecord]) -> Val
 
 
 class Resolver:
-    """Resolves products for one context; build once, call :meth:`resolve` many times."""
+    """Resolves products for one context; build once, call :meth:`resolve` many times.
 
-    def __init__(self, structure: Structure, ctx: ResolutionContext) -> None:
+    With ``fingerprints``, each view carries :attr:`ProductView.fingerprint`.
+    """
+
+    def __init__(
+        self, structure: Structure, ctx: ResolutionContext, *, fingerprints: bool = False
+    ) -> None:
         channel = structure.channels.get(ctx.channel)
         if channel is None:
             raise ResolutionError(
@@ -208,6 +215,7 @@ class Resolver:
                 )
         self._attrs = structure.attributes
         self._required: dict[str | None, tuple[tuple[str, AttributeDef | None], ...]] = {}
+        self._localizable: dict[str | None, tuple[AttributeDef, ...]] = {}
         self._prices: dict[tuple[str, str], Money] = {}
         self._derivatives: dict[str, tuple[Derivative, ...]] = {}
         self._rich: dict[str, tuple[str, str]] = {}
@@ -216,6 +224,7 @@ class Resolver:
         self._family_labels = {
             code: self._label(f.labels, code) for code, f in structure.families.items()
         }
+        self.fingerprints = fingerprints
 
     def _audience_sees(self, attr: AttributeDef) -> bool:
         return not attr.audiences or self.audience in attr.audiences
@@ -278,6 +287,24 @@ class Resolver:
             code for code, attr in required if self.lookup(values, attr)[0] in (None, "", [])
         )
 
+    def uses_fallback(self, family_code: str | None, values: Values) -> bool:
+        """Whether a value the view would show comes from another locale than its own."""
+        shown = self._localizable.get(family_code)
+        if shown is None:
+            codes = (
+                self._name_role.get(family_code, self.roles.name),
+                *self.roles.codes(),
+                *(a.code for a in self._visible.get(family_code, ())),
+            )
+            shown = self._localizable[family_code] = tuple(
+                a for a in (self._attrs.get(c) for c in dict.fromkeys(codes)) if a and a.localizable
+            )
+        for attr in shown:
+            source = self.lookup(values, attr)[1]
+            if source is not None and source != self.locale:
+                return True
+        return False
+
     def resolve(
         self,
         product: ProductRecord,
@@ -310,7 +337,10 @@ class Resolver:
         categories = self._category_paths(product, ancestors)
         weight_attr = self._attrs.get(roles.weight or "")
         prices = self._all_money(self._role(values, roles.price, sources))
-        return ProductView(
+        images = self._images(values, name, media or {}, self._image_roles.get(family))
+        price = self._in_currency(prices)
+        sale = self._sale(values, sources) if price is not None else None  # a sale lowers a price
+        view = ProductView(
             sku=product.sku,
             slug=product_slug(name, product.sku),
             channel=self.channel.code,
@@ -324,15 +354,15 @@ class Resolver:
             family_label=self._family_labels.get(family or ""),
             group=ancestors[-1].sku if ancestors else None,
             axes=axes,
-            price=self._in_currency(prices),
+            price=price,
             prices=prices,
-            sale=self._sale(values, sources),
+            sale=sale,
             availability=self._availability(values, sources),
             brand=_text(self._option_or_text(values, roles.brand, sources)),
             gtin=_text(self._role(values, roles.gtin, sources)),
             mpn=_text(self._role(values, roles.mpn, sources)),
             weight=self._attribute(values, weight_attr, sources) if weight_attr else None,
-            images=self._images(values, name, media or {}, self._image_roles.get(family)),
+            images=images,
             attributes=attributes,
             categories=categories,
             sources=MappingProxyType(sources),
@@ -340,6 +370,9 @@ class Resolver:
             complete=not missing,
             enabled=product.enabled and all(a.enabled for a in ancestors),
         )
+        if self.fingerprints:  # the view is new and not yet shared: fill in its fingerprint
+            object.__setattr__(view, "fingerprint", view_fingerprint(view))
+        return view
 
     def _axes(self, family: str | None, ancestors: Sequence[ProductRecord]) -> tuple[str, ...]:
         """The variant axes of a product below ``ancestors``: its family variant's levels down
@@ -526,6 +559,62 @@ class Resolver:
                 )
             )
         return tuple(images)
+
+
+def _attribute_facts(a: AttributeValue) -> tuple[Any, ...]:
+    return (a.code, a.label, a.formatted, a.unit, a.group, a.source_locale)
+
+
+def _money_facts(m: Money | None) -> tuple[str, str] | None:
+    return (format(m.amount, "f"), m.currency) if m is not None else None
+
+
+def view_fingerprint(view: ProductView) -> str:
+    """A hash of everything ``view`` shows but its moment (names, prices, sale, images,
+    attributes, categories…): equal for equal views, whenever they were resolved.
+
+    Built from plain facts (an image by its content key and size, an attribute by its label,
+    formatted value and unit), which is several times cheaper than serialising the views.
+    """
+    sale = view.sale
+    facts = (
+        view.sku,
+        view.slug,
+        view.channel,
+        view.locale,
+        view.audience,
+        view.name,
+        view.description_html,
+        view.description_text,
+        view.family,
+        view.family_label,
+        view.group,
+        [_attribute_facts(a) for a in view.axes],
+        [_money_facts(m) for m in view.prices],
+        (
+            _money_facts(sale.price),
+            sale.start.isoformat() if sale.start else None,
+            sale.end.isoformat() if sale.end else None,
+            sale.validity,
+            sale.effective,
+            [_money_facts(m) for m in sale.prices],
+        )
+        if sale is not None
+        else None,
+        (view.availability.code, view.availability.label) if view.availability else None,
+        view.brand,
+        view.gtin,
+        view.mpn,
+        _attribute_facts(view.weight) if view.weight else None,
+        [(i.key, i.width, i.height, i.alt) for i in view.images],
+        [_attribute_facts(a) for a in view.attributes],
+        [(c.codes, c.labels) for c in view.categories],
+        dict(view.sources),
+        view.complete,
+        view.missing,
+        view.enabled,
+    )
+    return hashlib.blake2b(orjson.dumps(facts), digest_size=12).hexdigest()
 
 
 def _hashable(data: Any) -> Hashable:

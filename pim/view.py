@@ -39,17 +39,12 @@ class Money:
     amount: Decimal
     currency: str
     locale: str
-    _formatted: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def formatted(self) -> str:
-        """``1 299,00 лв.``: the amount in the view's locale, formatted by babel on first use
-        (a price collection holds currencies no channel of the locale may show)."""
-        if self._formatted is None:
-            formatted = format_money(self.amount, self.currency, self.locale)
-            object.__setattr__(self, "_formatted", formatted)
-            return formatted
-        return self._formatted
+        """``1 299,00 лв.``: the amount in the view's locale, formatted by babel on use
+        (cached there; a price collection holds currencies no channel of the locale shows)."""
+        return format_money(self.amount, self.currency, self.locale)
 
     @property
     def plain(self) -> str:
@@ -194,6 +189,10 @@ class ProductView:
     complete: bool = True
     missing: tuple[str, ...] = ()
     enabled: bool = True
+    fingerprint: str = ""
+    """A hash of everything this view was resolved from (the product, its models, the
+    structure, the context) but the moment; empty unless asked for. Equal fingerprints mean
+    equal views, so a publication can tell which products changed since the last one."""
 
     @property
     def current_price(self) -> Money | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections.abc import Callable, Iterator
@@ -12,8 +13,11 @@ import pytest
 from helpers import publish_catalogue
 from typer.testing import CliRunner
 
-from pim.audit import Disagreement, audit
+from pim import Catalogue, publish
+from pim.audit import Disagreement, audit, pdf_support
+from pim.channels.base import Publication, RenderContext
 from pim.cli import app
+from pim.manifest import read_manifest, write_manifest
 
 MOMENT = datetime(2026, 12, 1, 10, tzinfo=UTC)
 
@@ -22,7 +26,7 @@ MOMENT = datetime(2026, 12, 1, 10, tzinfo=UTC)
 def published(tmp_path_factory: pytest.TempPathFactory, example_dir: Path) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("audit")
     yield publish_catalogue(
-        root, example_dir, ["web", "feeds", "kiosk"], ["de_DE", "pl_PL"], MOMENT
+        root, example_dir, ["web", "feeds", "kiosk", "pdf"], ["de_DE", "pl_PL"], MOMENT
     )
 
 
@@ -34,6 +38,7 @@ def damaged(published: Path, tmp_path: Path, damage: Callable[[Path], None]) -> 
 
 
 def test_a_clean_publication_agrees(published: Path) -> None:
+    assert pdf_support() is None  # the tests read the PDFs too
     assert audit(published) == []
     result = CliRunner().invoke(app, ["audit", str(published)])
     assert result.exit_code == 0 and "every channel agrees" in result.output
@@ -129,3 +134,59 @@ def test_a_skipped_product_that_is_there(published: Path, tmp_path: Path) -> Non
 def test_a_folder_without_a_manifest_is_refused(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["audit", str(tmp_path)])
     assert result.exit_code != 0 and "not a publication" in result.output
+
+
+def test_a_pdf_qr_code_leading_to_another_product(
+    published: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A catalogue whose card for KT-K10 carries KT-K12's code: KT-K10 has no code left."""
+    url = RenderContext.url
+    mine, other = (
+        json.loads((published / f"web/de_DE/products/{sku}.json").read_text())["url"]
+        for sku in ("KT-K10", "KT-K12")
+    )
+
+    def swapped(self: RenderContext, view: object, content: str | None = None) -> str:
+        link = url(self, view, content)  # type: ignore[arg-type]
+        return link.replace(mine, other) if self.channel.name == "pdf" else link
+
+    monkeypatch.setattr(RenderContext, "url", swapped)
+    with Catalogue.open(published.parent / "shop.db", media=published.parent / "media") as cat:
+        publish(cat, ["pdf"], ["de_DE"], tmp_path / "tampered", Publication(MOMENT), jobs=1)
+    monkeypatch.undo()
+
+    def damage(out: Path) -> None:
+        target = out / "pdf/de_DE/catalogue.pdf"
+        shutil.copy(tmp_path / "tampered/pdf/de_DE/catalogue.pdf", target)
+        manifest = read_manifest(out)
+        for a in manifest["artifacts"]:  # the manifest agrees: only the code is wrong
+            if a["path"] == "pdf/de_DE/catalogue.pdf":
+                a["sha256"] = hashlib.sha256(target.read_bytes()).hexdigest()
+                a["bytes"] = target.stat().st_size
+        with (out / "manifest.json").open("wb") as fh:
+            write_manifest(fh, manifest)
+
+    found = damaged(published, tmp_path, damage)
+    assert [(d.sku, d.locale, d.field, d.channel) for d in found] == [
+        ("KT-K10", "de_DE", "qr", "pdf/catalogue.pdf")
+    ]
+
+
+def test_a_pdf_page_missing_the_price_of_its_code(published: Path, tmp_path: Path) -> None:
+    """The web says another price than the brochure printed next to the product's code."""
+
+    def damage(out: Path) -> None:
+        doc = out / "web/de_DE/products/KT-K10.json"
+        doc.write_text(doc.read_text(encoding="utf-8").replace("29,99", "27,99"), encoding="utf-8")
+
+    found = damaged(published, tmp_path, damage)
+    assert ("KT-K10", "de_DE", "price", "pdf/catalogue.pdf") in {
+        (d.sku, d.locale, d.field, d.channel) for d in found
+    }
+
+
+def test_a_pdf_code_to_a_missing_landing_page(published: Path, tmp_path: Path) -> None:
+    found = damaged(published, tmp_path, lambda out: landing_page(out, "pl_PL", "KT-K10").unlink())
+    assert ("KT-K10", "link", "pdf/catalogue.pdf") in {
+        (d.sku, d.field, d.channel) for d in found if d.locale == "pl_PL"
+    }

@@ -374,3 +374,32 @@ def test_errors_quote_catalogue_text_as_it_is(db: list[str]) -> None:
     """Square brackets in a SKU are not console markup: the message shows them."""
     code, _, err = vitrina(*db, "show", "A[b]x[/b]", "-c", "ecommerce", "-l", "de_DE")
     assert code != 0 and "'A[b]x[/b]'" in err
+
+
+def test_publish_at_a_future_moment_leaves_the_live_output(
+    db: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = vitrina(
+        *db, "--quiet", "publish", "-c", "web", "-l", "de_DE", "--at", "2026-12-01T09:00+00:00"
+    )
+    assert code == 0, err
+    live = (tmp_path / "out" / "manifest.json").read_bytes()
+    # KT-K17's winter sale ends on 2027-01-06: the week after, the web shows its full price
+    code, _, err = vitrina(
+        *db, "publish", "-c", "web", "-l", "de_DE", "--at", "2027-01-10T09:00+01:00"
+    )
+    assert code == 0, err
+    assert "out-at-20270110T0800Z" in err and "stays as it is" in err
+    assert (tmp_path / "out" / "manifest.json").read_bytes() == live
+    later = tmp_path / "out-at-20270110T0800Z" / "web" / "de_DE" / "products" / "KT-K17.json"
+    now = tmp_path / "out" / "web" / "de_DE" / "products" / "KT-K17.json"
+    assert json.loads(now.read_text())["sale"] is not None
+    assert json.loads(later.read_text())["sale"] is None
+    assert json.loads(later.read_text())["current_price"]["formatted"] == "59,99\xa0€"
+    # asked for explicitly, the future publication goes where --out says
+    code, _, err = vitrina(
+        *db, "--quiet", "publish", "-c", "web", "-l", "de_DE", "--at", "2027-01-10", "--out", "out"
+    )
+    assert code == 0, err
+    assert (tmp_path / "out" / "manifest.json").read_bytes() != live

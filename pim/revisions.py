@@ -1,0 +1,224 @@
+"""Publication revisions: what each publish wrote, product by product, and what changed.
+
+Every publish records its revision in the database: when, into which ``OUT``, for which
+channels, and per channel, locale and audience one line per published product (its SKU, the
+fingerprint of its resolved view and what a reader compares first: name, prices, sale,
+availability, main image). :func:`diff` compares two revisions product by product.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Engine
+
+from pim.errors import NotFoundError
+from pim.model import publication_products_table, publication_table
+from pim.view import ProductView
+
+FIELDS = ("name", "currency", "price", "current_price", "sale", "availability", "image")
+"""What a product line holds after its SKU and fingerprint, in order."""
+NO_AUDIENCE = ""
+"""The audience key of a channel's main audience."""
+
+
+def product_line(view: ProductView) -> bytes:
+    """One product of a revision: SKU, fingerprint, then :data:`FIELDS`."""
+    price, current = view.price, view.current_price
+    return (
+        orjson.dumps(
+            [
+                view.sku,
+                view.fingerprint,
+                view.name,
+                price.currency if price else None,
+                price.plain if price else None,
+                current.plain if current else None,
+                view.sale.validity if view.sale else None,
+                view.availability.code if view.availability else None,
+                view.images[0].key if view.images else None,
+            ]
+        )
+        + b"\n"
+    )
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One recorded publication."""
+
+    revision: str
+    created_at: datetime
+    moment: datetime
+    out: str
+    channels: list[str]
+    artifacts: int
+    skipped: int
+    catalogue_fingerprint: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """One product that differs between two revisions on one channel, locale and audience."""
+
+    channel: str
+    locale: str
+    audience: str
+    sku: str
+    kind: str
+    """``added``, ``removed`` or ``changed``."""
+    fields: dict[str, tuple[Any, Any]]
+    """For ``changed``: field → (before, after); ``content`` when only the rest differs."""
+
+
+def record(
+    engine: Engine,
+    manifest: dict[str, Any],
+    out: Path,
+    parts: dict[tuple[str, str, str], list[Path]],
+) -> None:
+    """Store a publication: its manifest's summary and, per (channel, locale, audience), the
+    product lines of its jobs' files (``parts``, in SKU order), compressed."""
+    with engine.begin() as conn:
+        conn.execute(
+            insert(publication_table),
+            [
+                {
+                    "revision": manifest["revision"],
+                    "created_at": datetime.fromisoformat(manifest["created_at"]),
+                    "moment": datetime.fromisoformat(manifest["context"]["moment"]),
+                    "out": str(out),
+                    "catalogue_fingerprint": manifest["catalogue_fingerprint"],
+                    "channels": sorted(manifest["channels"]),
+                    "artifacts": len(manifest["artifacts"]),
+                    "skipped": len(manifest["skipped"]),
+                }
+            ],
+        )
+        for (channel, locale, audience), files in sorted(parts.items()):
+            pack = zlib.compressobj(6)
+            chunks, count = [], 0
+            for path in files:
+                with path.open("rb") as fh:
+                    for line in fh:
+                        count += 1
+                        chunks.append(pack.compress(line))
+            chunks.append(pack.flush())
+            conn.execute(
+                insert(publication_products_table),
+                [
+                    {
+                        "revision": manifest["revision"],
+                        "channel": channel,
+                        "locale": locale,
+                        "audience": audience,
+                        "products": count,
+                        "data": b"".join(chunks),
+                    }
+                ],
+            )
+
+
+def forget(engine: Engine, revision: str) -> None:
+    """Remove a revision (a publication that did not land)."""
+    with engine.begin() as conn:
+        conn.execute(
+            delete(publication_products_table).where(
+                publication_products_table.c.revision == revision
+            )
+        )
+        conn.execute(delete(publication_table).where(publication_table.c.revision == revision))
+
+
+def revisions(engine: Engine, out: Path | None = None, limit: int | None = None) -> list[Revision]:
+    """Recorded publications, newest first (only those into ``out`` when given)."""
+    t = publication_table.c
+    query = select(publication_table).order_by(t.created_at.desc(), t.revision.desc())
+    if out is not None:
+        query = query.where(t.out == str(Path(out).resolve()))
+    if limit is not None:
+        query = query.limit(limit)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [
+        Revision(
+            r.revision,
+            r.created_at,
+            r.moment,
+            r.out,
+            list(r.channels),
+            r.artifacts,
+            r.skipped,
+            r.catalogue_fingerprint,
+        )
+        for r in rows
+    ]
+
+
+def find(engine: Engine, ref: str, out: Path | None = None) -> Revision:
+    """A revision by its id, a unique prefix of it, ``latest`` or ``latest~N``."""
+    known = revisions(engine, out)
+    if ref == "latest" or ref.startswith("latest~"):
+        back = int(ref.partition("~")[2] or 0) if ref != "latest" else 0
+        if back < len(known):
+            return known[back]
+        raise NotFoundError(f"there are only {len(known)} revisions; {ref!r} goes further back")
+    matches = [r for r in known if r.revision.startswith(ref)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise NotFoundError(f"no revision {ref!r}; `vitrina revisions` lists them")
+    raise NotFoundError(f"{ref!r} matches {len(matches)} revisions; give more of it")
+
+
+def products(engine: Engine, revision: str) -> dict[tuple[str, str, str], Iterator[list[Any]]]:
+    """Each (channel, locale, audience) of a revision → its product lines, in SKU order."""
+    c = publication_products_table.c
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(c.channel, c.locale, c.audience, c.data).where(c.revision == revision)
+        ).all()
+    return {(r.channel, r.locale, r.audience): _lines(r.data) for r in rows}
+
+
+def _lines(data: bytes) -> Iterator[list[Any]]:
+    for line in zlib.decompress(data).splitlines():
+        yield orjson.loads(line)
+
+
+def diff(engine: Engine, before: str, after: str) -> list[Change]:
+    """Products added, removed or changed from revision ``before`` to ``after``, on the
+    channels, locales and audiences both published."""
+    old, new = products(engine, before), products(engine, after)
+    changes: list[Change] = []
+    for key in sorted(old.keys() & new.keys()):
+        changes += _compare(key, old[key], new[key])
+    return changes
+
+
+def _compare(
+    key: tuple[str, str, str], old: Iterable[list[Any]], new: Iterable[list[Any]]
+) -> list[Change]:
+    a = {line[0]: line for line in old}
+    b = {line[0]: line for line in new}
+    found = []
+    for sku in sorted(a.keys() | b.keys()):
+        if sku not in b:
+            found.append(Change(*key, sku, "removed", {}))
+        elif sku not in a:
+            found.append(Change(*key, sku, "added", {}))
+        elif a[sku][1] != b[sku][1]:
+            fields = {
+                name: (x, y)
+                for name, x, y in zip(FIELDS, a[sku][2:], b[sku][2:], strict=True)
+                if x != y
+            }
+            found.append(Change(*key, sku, "changed", fields or {"content": ("…", "…")}))
+    return found

@@ -1,0 +1,138 @@
+"""Revisions: each publish is recorded product by product; diff says what changed where."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from channels_for_tests import FailingChannel
+from helpers import write_csv
+from typer.testing import CliRunner
+
+from pim import Catalogue, ChannelError, publish, revisions
+from pim.channels.base import Publication
+from pim.cli import app
+from pim.resolve import view_fingerprint
+from pim.view import ProductView
+
+MOMENT = datetime(2026, 12, 1, 9, tzinfo=UTC)
+runner = CliRunner()
+
+
+def _publish(cat: Catalogue, out: Path, moment: datetime = MOMENT) -> dict[str, object]:
+    return publish(
+        cat, ["web", "feeds", "kiosk"], ["de_DE", "pl_PL"], out, Publication(moment), jobs=2
+    )
+
+
+def test_a_view_fingerprint_changes_with_what_it_shows_not_with_the_moment(
+    example: Catalogue,
+) -> None:
+    def fingerprint(sku: str, moment: datetime) -> str:
+        return next(
+            v.fingerprint
+            for v in example.views("ecommerce", "de_DE", moment=moment, fingerprints=True)
+            if v.sku == sku
+        )
+
+    kettle = fingerprint("KT-K10", MOMENT)
+    assert kettle and kettle == fingerprint("KT-K10", datetime(2026, 12, 2, tzinfo=UTC))
+    # KT-K17's sale runs from 2026-11-20: before it, the view (and its fingerprint) differ
+    on_sale = fingerprint("KT-K17", MOMENT)
+    assert on_sale != fingerprint("KT-K17", datetime(2026, 11, 1, tzinfo=UTC))
+    assert next(iter(example.views("ecommerce", "de_DE"))).fingerprint == ""  # not asked for
+
+
+def test_publishes_are_recorded_and_diffed(
+    example: Catalogue, example_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    first = _publish(example, out)
+    write_csv(
+        example_dir.parent / "changes.csv",
+        ["sku", "enabled", "price-EUR", "price-PLN", "price-BGN", "name-de_DE"],
+        ["KT-K10", "1", "24.99", "128.96", "58.66", "Wasserkocher Neu"],
+        ["KT-K12", "0", "39.99", "171.99", "78.21", "Wasserkocher 1.2 l"],
+    )
+    example.import_file(example_dir.parent / "changes.csv")
+    second = _publish(example, out)
+    found = revisions.revisions(example.engine, out)
+    assert [r.revision for r in found] == [second["revision"], first["revision"]]
+    assert found[0].channels == ["feeds", "kiosk", "web"]
+    changes = revisions.diff(example.engine, str(first["revision"]), str(second["revision"]))
+    by = {(c.channel, c.locale, c.sku): c for c in changes}
+    kettle = by[("web", "de_DE", "KT-K10")]
+    assert kettle.kind == "changed"
+    assert kettle.fields["price"] == ("29.99", "24.99")
+    assert kettle.fields["name"] == ("Wasserkocher 1.0 l", "Wasserkocher Neu")
+    assert by[("feeds", "de_DE", "KT-K10")].fields["current_price"] == ("29.99", "24.99")
+    # the Polish view shows the same name and złoty price, but holds the euro price too
+    assert by[("kiosk", "pl_PL", "KT-K10")].fields == {"content": ("…", "…")}
+    assert by[("web", "pl_PL", "KT-K12")].kind == "removed"
+    assert {c.sku for c in changes} == {"KT-K10", "KT-K12"}  # nothing else differs
+    assert revisions.find(example.engine, "latest~1", out).revision == first["revision"]
+
+
+def test_the_command_line_lists_and_diffs(
+    example: Catalogue, example_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    options = ["--db", example.url, "--media", str(example.media.root)]
+    _publish(example, out)
+    write_csv(example_dir.parent / "price.csv", ["sku", "price-EUR"], ["HP-ECHO-RED", "149.00"])
+    example.import_file(example_dir.parent / "price.csv")
+    _publish(example, out)
+    listed = runner.invoke(app, [*options, "revisions", "--out", str(out), "--json"])
+    assert listed.exit_code == 0, listed.stderr
+    assert [r["out"] for r in json.loads(listed.stdout)] == [str(out.resolve())] * 2
+    table = runner.invoke(app, [*options, "revisions"])
+    assert table.exit_code == 0 and "kiosk" in table.stdout
+    result = runner.invoke(app, [*options, "diff", "latest~1", "latest", "--json"])
+    assert result.exit_code == 0, result.stderr
+    changes = json.loads(result.stdout)["changes"]
+    assert {(c["channel"], c["locale"], c["sku"]) for c in changes} >= {
+        ("web", "de_DE", "HP-ECHO-RED"),
+        ("feeds", "de_DE", "HP-ECHO-RED"),
+        ("kiosk", "de_DE", "HP-ECHO-RED"),
+    }
+    table = runner.invoke(app, [*options, "diff", "latest~1"])
+    assert "HP-ECHO-RED" in table.stdout and "price" in table.stdout
+    missing = runner.invoke(app, [*options, "diff", "nope"])
+    assert missing.exit_code == 1 and "no revision 'nope'" in missing.stderr
+
+
+def test_a_failed_publish_records_no_revision(example: Catalogue, tmp_path: Path) -> None:
+    with pytest.raises(ChannelError):
+        publish(example, [FailingChannel], ["de_DE"], tmp_path / "out", Publication(MOMENT))
+    assert revisions.revisions(example.engine) == []
+
+
+def _other(value: object) -> object:
+    """A different value of the same kind, for the fingerprint test."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, str) or value is None:
+        return f"{value or ''}~"
+    if isinstance(value, tuple):
+        return value[:-1] if value else ("x",)
+    if isinstance(value, Mapping):
+        return {**value, "x": "y"}
+    assert dataclasses.is_dataclass(value) and not isinstance(value, type)
+    last = dataclasses.fields(value)[-1].name
+    return dataclasses.replace(value, **{last: _other(getattr(value, last))})
+
+
+def test_the_fingerprint_covers_every_field_of_a_view(example: Catalogue) -> None:
+    view = example.resolve("HP-ECHO-RED", "ecommerce", "de_DE", moment=MOMENT)
+    assert view.sale is not None and view.axes and view.images and view.weight is not None
+    base = view_fingerprint(view)
+    derived = {"moment", "fingerprint", "price"}  # price: one of prices, by the locale
+    for field in dataclasses.fields(ProductView):
+        if field.name in derived:
+            continue
+        changed = dataclasses.replace(view, **{field.name: _other(getattr(view, field.name))})
+        assert view_fingerprint(changed) != base, field.name
