@@ -252,6 +252,13 @@ def _database(size: int) -> str:
     db = str(DATA / f"bench-{size}.db")
     if not Path(db).is_file():
         in_child("child_import", str(folder), db)
+    else:  # made by an older Vitrina: migrate it
+        from pim import schema
+        from pim.db import database_url, make_engine
+
+        engine = make_engine(database_url(db), check_schema=False)
+        schema.upgrade(engine)
+        engine.dispose()
     return db
 
 

@@ -16,6 +16,7 @@ import gzip
 import hashlib
 import json
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -28,6 +29,7 @@ from lxml import etree, html
 from pim.channels.kiosk import KioskChannel
 from pim.channels.pdf import PdfChannel
 from pim.errors import VitrinaError
+from pim.i18n import text_direction
 from pim.manifest import MANIFEST, read_manifest
 
 G = "{http://base.google.com/ns/1.0}"
@@ -245,15 +247,12 @@ class _Audit:
         """Every PDF's QR codes (decoded from its rendered pages) lead to the landing page of
         a product of the same locale with the brochure's UTM tags, and the page that carries
         a code prints that product's name and current price."""
-        from pypdf import PdfReader
-
         by_url = {doc["url"]: doc for doc in self.docs.values()}
         listed = {a["path"]: a.get("skus") or [] for a in self.manifest.get("artifacts", [])}
         for pdf in sorted((self.out / "pdf").glob("*/**/*.pdf")):
             locale = pdf.relative_to(self.out / "pdf").parts[0]
             channel = f"pdf/{pdf.relative_to(self.out / 'pdf' / locale).as_posix()}"
-            texts = [_flat(page.extract_text() or "") for page in PdfReader(pdf).pages]
-            codes = _qr_codes(pdf)
+            texts, codes = _read_pdf(pdf)
             coded = {by_url[u.split("?")[0]]["sku"] for _, u in codes if u.split("?")[0] in by_url}
             for sku in listed.get(pdf.relative_to(self.out).as_posix(), []):
                 if sku not in coded:  # every product printed carries a code to its own page
@@ -266,12 +265,13 @@ class _Audit:
                 sku = doc["sku"]
                 self.landing(url, sku, locale, channel, PdfChannel.utm_source)
                 text = texts[number] if number < len(texts) else ""
-                if _flat(doc["name"]) not in text:
+                rtl = text_direction(locale) == "rtl"
+                if not _printed(doc["name"], text, rtl):
                     self.disagree(
                         sku, locale, "name", channel, f"not on page {number + 1}", doc["name"]
                     )
                 price = (doc["current_price"] or {}).get("formatted")
-                if price and _flat(price) not in text:
+                if price and not _printed(price, text, rtl):
                     self.disagree(sku, locale, "price", channel, f"not on page {number + 1}", price)
 
     def skipped(self) -> None:
@@ -292,8 +292,9 @@ _SPACE = re.compile(r"\s+")
 
 
 def pdf_support() -> str | None:
-    """Why the PDFs can't be read here (None when they can): rendering pages needs
-    pypdfium2 and decoding their QR codes zxing-cpp, from ``pip install vitrina[audit]``."""
+    """Why the PDFs can't be read here (None when they can): reading their text and
+    rendering their pages needs pypdfium2 (PDFium), decoding their QR codes zxing-cpp,
+    from ``pip install vitrina[audit]``."""
     try:
         import pypdfium2  # noqa: F401
         import zxingcpp  # noqa: F401
@@ -302,41 +303,69 @@ def pdf_support() -> str | None:
     return None
 
 
+_UNPRINTABLE = frozenset({"Cf", "Cn", "Co", "Cs"})
+"""Format characters (bidirectional marks, joiners, soft hyphens), unassigned and private
+code points: no font prints them, so a PDF's text leaves them out."""
+
+
+_HYPHENS = str.maketrans("", "", "-\u2010\u2011\u00ad")
+"""Hyphens, which a PDF adds where it breaks a word over two lines."""
+
+
 def _flat(text: str) -> str:
-    """Text without any white space (PDF text breaks lines and uses other spaces)."""
-    return _SPACE.sub("", text.replace("\u00a0", " ").replace("\u202f", " "))
+    """Text as a PDF's text layer can say it: without white space (PDFs break lines and use
+    other spaces), hyphens and the characters nothing prints."""
+    text = _SPACE.sub("", text.replace("\u00a0", " ").replace("\u202f", " "))
+    text = text.translate(_HYPHENS)
+    return "".join(c for c in text if unicodedata.category(c) not in _UNPRINTABLE)
 
 
-_DECODED: dict[str, list[tuple[int, str]]] = {}
-"""QR codes found per PDF content hash: audits of copies of a publication decode once."""
+_WORD = re.compile(r"\w+(?:[.,]\w+)*")
 
 
-def _qr_codes(pdf: Path) -> list[tuple[int, str]]:
-    """(page index, text) of every QR code on the rendered pages of ``pdf``."""
+def _printed(expected: str, text: str, rtl: bool) -> bool:
+    """Whether a page's flattened ``text`` says ``expected``. A PDF stores right-to-left
+    lines in visual order, with the left-to-right runs in them (numbers, Latin brand names,
+    currency signs) moved around, so there each word and sign must be on the page."""
+    if not rtl:
+        return _flat(expected) in text
+    words = _WORD.findall(expected) + [c for c in expected if unicodedata.category(c) == "Sc"]
+    return all(word in text for word in words)
+
+
+PdfReading = tuple[list[str], list[tuple[int, str]]]
+_READ: dict[str, PdfReading] = {}
+"""What each PDF says, by content hash: audits of copies of a publication read it once."""
+
+
+def _read_pdf(pdf: Path) -> PdfReading:
+    """Each page's text (white space removed), and (page index, text) of every QR code on
+    the rendered pages."""
     data = pdf.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
-    if digest not in _DECODED:
-        if len(_DECODED) >= 64:
-            _DECODED.pop(next(iter(_DECODED)))
-        _DECODED[digest] = _decoded(data)
-    return _DECODED[digest]
+    if digest not in _READ:
+        if len(_READ) >= 64:
+            _READ.pop(next(iter(_READ)))
+        _READ[digest] = _read(data)
+    return _READ[digest]
 
 
-def _decoded(data: bytes) -> list[tuple[int, str]]:
+def _read(data: bytes) -> PdfReading:
     import pypdfium2
     import zxingcpp
 
     document = pypdfium2.PdfDocument(data)
-    codes = []
+    texts, codes = [], []
     try:
         for index in range(len(document)):
-            bitmap = document[index].render(scale=PDF_SCALE).to_pil()
-            for code in zxingcpp.read_barcodes(bitmap):
+            page = document[index]
+            texts.append(_flat(page.get_textpage().get_text_range()))
+            for code in zxingcpp.read_barcodes(page.render(scale=PDF_SCALE).to_pil()):
                 if code.format == zxingcpp.BarcodeFormat.QRCode:  # not the labels' EAN bars
                     codes.append((index, code.text))
     finally:
         document.close()
-    return codes
+    return texts, codes
 
 
 def _money(value: dict[str, Any]) -> tuple[Decimal | None, str | None]:

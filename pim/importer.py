@@ -12,12 +12,14 @@ import io
 import logging
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from pim import csv_format, jsonl_format
 from pim.errors import CatalogueImportError, Problem
@@ -209,7 +211,7 @@ def import_products(
     options: ProductFileOptions = ProductFileOptions(),
 ) -> ImportReport:
     """Upsert the products (or product models) of a CSV or JSON Lines file, in one transaction."""
-    with engine.begin() as conn:
+    with concurrent_changes(str(path)), engine.begin() as conn:
         report = import_products_on(
             conn,
             structure,
@@ -224,6 +226,26 @@ def import_products(
             conn.rollback()
             return report
     return report
+
+
+@contextmanager
+def concurrent_changes(file: str) -> Iterator[None]:
+    """Turn a write that collided with another import's into a clear import error."""
+    try:
+        yield
+    except (IntegrityError, OperationalError) as exc:
+        if isinstance(exc, OperationalError) and "locked" not in str(exc).lower():
+            raise
+        raise CatalogueImportError(
+            [
+                Problem(
+                    file,
+                    "another import changed the same products at the same time "
+                    f"({exc.orig.__class__.__name__}); nothing of this file was imported: "
+                    "import it again",
+                )
+            ]
+        ) from None
 
 
 def import_products_on(

@@ -48,6 +48,8 @@ from pim.view import ProductView
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+SWAP_JOURNAL = ".swap"
+"""The staging folder's list of the channels already swapped into ``OUT`` (for recovery)."""
 REVISION_LINES = ".revision"
 """The staging folder's subfolder of the jobs' product lines (never a channel's name)."""
 Progress = Callable[[int, int, str], None]
@@ -346,8 +348,12 @@ def plan_jobs(
 def publish_lock(out: Path, wait: float = 0.0) -> Iterator[None]:
     """Hold the lock of ``out``; raise :class:`PublishLockedError` if it stays taken."""
     lock_path = out.parent / f".{out.name}.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("a+") as fh:
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fh = lock_path.open("a+")
+    except OSError as exc:
+        raise ConfigError("out", f"cannot write {out.parent}: {exc.strerror}") from None
+    with fh:
         deadline = time.monotonic() + wait
         while True:
             try:
@@ -400,9 +406,13 @@ def publish(
     workers = jobs or os.cpu_count() or 1
     job_list = plan_jobs(plans, workers, catalogue.sku_ranges(workers))
     with publish_lock(out_dir, wait):
+        recover(out_dir)
         revision = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
         staging = out_dir.parent / f".{out_dir.name}.staging-{revision}"
-        staging.mkdir(parents=True)
+        try:
+            staging.mkdir(parents=True)
+        except OSError as exc:
+            raise ConfigError("out", f"cannot write {out_dir.parent}: {exc.strerror}") from None
         own_pool = executor is None and workers > 1
         pool = ProcessPoolExecutor(workers) if own_pool else executor
         try:
@@ -673,6 +683,41 @@ def _manifest(
     }
 
 
+def recover(out_dir: Path) -> list[str]:
+    """Clean up after publications that were killed (call with the lock held).
+
+    A staging folder left beside ``OUT`` belongs to a publication that died. If it died in
+    the middle of its swap (some channels already moved, the manifest not yet), the previous
+    channels it set aside in ``.previous`` are put back, so ``OUT`` is the previous
+    publication again. Returns what it did, for the log.
+    """
+    done = []
+    manifest = read_manifest(out_dir) if (out_dir / MANIFEST).is_file() else {}
+    for staging in sorted(out_dir.parent.glob(f".{out_dir.name}.staging-*")):
+        revision = staging.name.rpartition(".staging-")[2]
+        trash, journal = staging / ".previous", staging / SWAP_JOURNAL
+        if manifest.get("revision") != revision:  # the swap did not finish
+            swapped = journal.read_text(encoding="utf-8").split() if journal.is_file() else []
+            set_aside = [p.name for p in trash.iterdir()] if trash.is_dir() else []
+            for name in dict.fromkeys([*set_aside, *swapped]):
+                current, previous = out_dir / name, trash / name
+                if previous.exists():
+                    if current.exists():
+                        shutil.rmtree(current)
+                    os.replace(previous, current)
+                    done.append(f"put back {current} from before the unfinished {revision}")
+                elif current.exists():  # a channel the unfinished publication added
+                    shutil.rmtree(current)
+                    done.append(f"removed {current}, added by the unfinished {revision}")
+        shutil.rmtree(staging, ignore_errors=True)
+        done.append(f"removed {staging}")
+    for leftover in out_dir.glob(".manifest-*") if out_dir.is_dir() else ():
+        leftover.unlink(missing_ok=True)
+    for line in done:
+        log.warning(line)
+    return done
+
+
 def _swap(out_dir: Path, staging: Path, channels: list[str], manifest: dict[str, Any]) -> None:
     """Move the staged channels into ``out_dir``, then the manifest: the last step."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -683,13 +728,16 @@ def _swap(out_dir: Path, staging: Path, channels: list[str], manifest: dict[str,
     try:
         with os.fdopen(fd, "wb") as fh:
             write_manifest(fh, manifest)
-        for name in channels:
-            new, current = staging / name, out_dir / name
-            if current.exists():
-                os.replace(current, trash / name)
-            moved.append(name)
-            if new.exists():
-                os.replace(new, current)
+        with (staging / SWAP_JOURNAL).open("a", encoding="utf-8") as journal:
+            for name in channels:
+                new, current = staging / name, out_dir / name
+                if current.exists():
+                    os.replace(current, trash / name)
+                moved.append(name)
+                journal.write(name + "\n")  # from here on, OUT/<name> is not the previous one
+                journal.flush()
+                if new.exists():
+                    os.replace(new, current)
         os.replace(tmp, out_dir / MANIFEST)
     except BaseException:
         # Put back the channels already swapped: the previous publication stays whole.

@@ -38,12 +38,14 @@ TRUE_WORDS = frozenset({"1", "true", "yes", "y"})
 FALSE_WORDS = frozenset({"0", "false", "no", "n"})
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.I)
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_UNWANTED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff\u202d\u202e]")
 
 
 def clean_text(text: str) -> str:
-    """Text in NFC with characters that no XML document may hold removed."""
-    return _INVALID_XML.sub("", unicodedata.normalize("NFC", text))
+    """Text in NFC without the characters no XML document may hold, the C1 controls HTML
+    parsers replace (U+007F–U+009F), nor the bidirectional overrides (U+202D, U+202E) that
+    make text read other than it is stored."""
+    return _UNWANTED.sub("", unicodedata.normalize("NFC", text))
 
 
 def parse_decimal(raw: Any, *, what: str = "number") -> Decimal:

@@ -190,3 +190,16 @@ def test_a_pdf_code_to_a_missing_landing_page(published: Path, tmp_path: Path) -
     assert ("KT-K10", "link", "pdf/catalogue.pdf") in {
         (d.sku, d.field, d.channel) for d in found if d.locale == "pl_PL"
     }
+
+
+def test_right_to_left_pages_are_read_word_by_word() -> None:
+    """A Hebrew page's text layer is in visual order ("180 Loft," for "Loft 180,", the euro
+    sign before the amount): each word and sign must be there, and a wrong amount is not."""
+    from pim.audit import _flat, _printed
+
+    page = _flat("שולחן אוכל 180 Loft,\r\n180×90 ס״מ\r\n€\xa0638.99\r\n€\xa0799.00")
+    assert _printed("שולחן אוכל Loft 180, 180×90 ס״מ", page, rtl=True)
+    assert _printed("\u200f638.99 \u200f€", page, rtl=True)
+    assert not _printed("\u200f638.90 \u200f€", page, rtl=True)
+    assert not _printed("שולחן אוכל Loft 220", page, rtl=True)
+    assert not _printed("Loft 180", page, rtl=False)  # left to right: in order

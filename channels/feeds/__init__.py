@@ -255,6 +255,9 @@ class FeedsChannel(Channel[FeedsOptions]):
         if price is None:
             leave_out(f"no price in {currency}" if currency else "no price")
             return None
+        if price.amount <= 0:
+            leave_out(f"price {price.plain} {price.currency}: {spec.title} lists priced products")
+            return None
         code = view.availability.code if view.availability else None
         availability = spec.availability.get(code) if code else None
         if availability is None:

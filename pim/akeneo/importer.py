@@ -24,6 +24,7 @@ from pim.importer import (
     ImportReport,
     ProductFileOptions,
     Progress,
+    concurrent_changes,
     import_products_on,
     load_structure,
     merge_structure,
@@ -126,7 +127,7 @@ def import_akeneo(
     )
     keys = set(SECTIONS) | {"default_locale", "roles", "currencies"} | set(overlay)
     file_reports: dict[str, ImportReport] = {}
-    with catalogue.engine.begin() as conn:
+    with concurrent_changes(str(folder)), catalogue.engine.begin() as conn:
         try:
             merge_structure(conn, incoming, keys, str(folder))
         except CatalogueImportError as exc:
@@ -174,27 +175,27 @@ def import_akeneo(
 
 
 def _dangling_associations(conn: Any, structure: Structure, folder: Path) -> list[Problem]:
-    """Warnings for associations to products, models or groups the catalogue does not have."""
+    """Warnings for associations to products, models or groups the catalogue does not have
+    (the table is streamed twice: its identifiers, then the rows with associations)."""
     p = product_table.c
     known: dict[str, set[str]] = {"products": set(), "product_models": set()}
-    rows = conn.execute(select(p.sku, p.kind, p.associations)).all()
-    for row in rows:
-        known["product_models" if row.kind == "model" else "products"].add(row.sku)
+    for sku, kind in conn.execute(select(p.sku, p.kind).execution_options(yield_per=2000)):
+        known["product_models" if kind == "model" else "products"].add(sku)
+    known["groups"] = set(structure.groups)
     warnings = []
-    for row in rows:
-        for kind, targets in (row.associations or {}).items():
+    rows = select(p.sku, p.kind, p.associations).execution_options(yield_per=2000)
+    for sku, kind, associations in conn.execute(rows):
+        for assoc, targets in (associations or {}).items():
             for target, items in targets.items():
-                codes = [i[0] if isinstance(i, list) else i for i in items]
-                pool = known.get(target, set(structure.groups))
-                for code in codes:
-                    if code not in pool:
-                        file = "product_models.csv" if row.kind == "model" else "products.csv"
+                for code in (i[0] if isinstance(i, list) else i for i in items):
+                    if code not in known.get(target, ()):
+                        file = "product_models.csv" if kind == "model" else "products.csv"
                         warnings.append(
                             Problem(
                                 str(folder / file),
-                                f"{row.sku}: {kind} association to unknown "
+                                f"{sku}: {assoc} association to unknown "
                                 f"{target.rstrip('s').replace('_', ' ')} {code!r}",
-                                column=f"{kind}-{target}",
+                                column=f"{assoc}-{target}",
                                 kind="association to an unknown item",
                             )
                         )
