@@ -243,6 +243,41 @@ def child_feed(db: str, out: str, jobs: int) -> dict[str, float]:
     }
 
 
+def child_incremental(db: str, out: str, jobs: int, channels: list[str]) -> dict[str, float]:
+    """A full publish of ``channels`` in every locale, one product's name changed, then the
+    incremental republish and a full one (``full=True``), timed in the same process."""
+    from pim import Catalogue
+    from pim.channels.base import Publication
+    from pim.publishing import publish
+
+    copy = DATA / "incremental.db"
+    shutil.copyfile(db, copy)
+    shutil.rmtree(out, ignore_errors=True)
+    cat = Catalogue.open(str(copy), media=Path(db).with_suffix(".media"))
+    context = Publication(datetime(2026, 12, 1, tzinfo=UTC), base_url="https://bench.example")
+
+    def timed(full: bool) -> tuple[dict[str, Any], float]:
+        start = time.perf_counter()
+        manifest = publish(cat, channels, None, out=out, jobs=jobs, context=context, full=full)
+        return manifest, time.perf_counter() - start
+
+    manifest, first = timed(False)
+    change = DATA / "one-change.csv"
+    change.write_text("sku;name-de_DE\nP00003000;Geändert\n", encoding="utf-8")
+    cat.import_path(change)
+    _, incremental = timed(False)
+    _, full = timed(True)
+    shutil.rmtree(out, ignore_errors=True)
+    copy.unlink()
+    return {
+        "files": len(manifest["artifacts"]),
+        "first": first,
+        "incremental": incremental,
+        "full": full,
+        "ratio": incremental / full,
+    }
+
+
 def _database(size: int) -> str:
     """The benchmark database of ``size`` synthetic products (generated and imported once)."""
     folder = DATA / f"synthetic-{size}"
@@ -337,6 +372,39 @@ def feed_section(feeds: list[dict[str, float]]) -> list[str]:
     return lines
 
 
+INCREMENTAL_CHANNELS = (("web",), ("web", "feeds", "kiosk"))
+
+
+def run_incremental(size: int = 10_000) -> list[dict[str, Any]]:
+    """The republish after one change, for the web channel and with the aggregates."""
+    db = _database(size)
+    results = []
+    for channels in INCREMENTAL_CHANNELS:
+        r = in_child("child_incremental", db, str(DATA / "incremental-out"), 2, list(channels))
+        results.append({"channels": " + ".join(channels), "products": size, **r})
+        print(
+            f"{results[-1]['channels']}: full {r['full']:.1f} s, after one change "
+            f"{r['incremental']:.1f} s ({r['ratio']:.1%})",
+            flush=True,
+        )
+    return results
+
+
+def incremental_section(results: list[dict[str, Any]]) -> list[str]:
+    """The Markdown table of :func:`run_incremental`."""
+    lines = [
+        "| channels (every locale) | products | files | full publish (s) "
+        "| republish after one change (s) | share |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['channels']} | {r['products']:,} | {r['files']:,} | {r['full']:.1f} "
+            f"| {r['incremental']:.1f} | {r['ratio']:.1%} |"
+        )
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 200_000])
@@ -348,11 +416,19 @@ def main() -> int:
     )
     parser.add_argument("--akeneo-sizes", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument(
+        "--incremental-only",
+        action="store_true",
+        help="only the republish after one change (10,000 products), printed, not recorded",
+    )
+    parser.add_argument(
         "--akeneo-only", action="store_true", help="only the Akeneo imports, printed, not recorded"
     )
     args = parser.parse_args()
     if args.feeds_only:
         print("\n".join(feed_section(run_feeds(args.feed_sizes))))
+        return 0
+    if args.incremental_only:
+        print("\n".join(incremental_section(run_incremental())))
         return 0
     if args.akeneo_only:
         print("\n".join(akeneo_section(run_akeneo(args.akeneo_sizes))))

@@ -229,6 +229,8 @@ class RenderContext:
         """Products the channel left out itself (:meth:`skip`), for the manifest."""
         self.locales: tuple[str, ...] = ()
         """In :meth:`Channel.finish_channel`: every locale the channel publishes."""
+        self.written: list[Artifact] = []
+        """Every file the job wrote or copied, in order (for reusing a product's files)."""
 
     def skip(self, sku: str, reason: str) -> Skip:
         """Record that the channel left ``sku`` out (listed in the manifest's ``skipped``)."""
@@ -319,12 +321,14 @@ class RenderContext:
         # job succeeded: a plain write is already atomic as far as readers of OUT can tell.
         digest = hashlib.sha256()
         size = 0
+        if target.exists():  # maybe a hard link to the published file: never write through
+            target.unlink()
         with open(target, "wb") as fh:
             for chunk in chunks:
                 fh.write(chunk)
                 digest.update(chunk)
                 size += len(chunk)
-        return Artifact(
+        artifact = Artifact(
             self.channel.name,
             (locale or "") if shared else self.locale,
             str(target_rel),
@@ -332,6 +336,8 @@ class RenderContext:
             size,
             skus if isinstance(skus, SkuList) else tuple(skus),
         )
+        self.written.append(artifact)
+        return artifact
 
     def copy_derivative(self, image_key: str, derivative: Derivative, relpath: str) -> Artifact:
         """:meth:`copy_media` of a resized copy of an image, made in the store first if it is
@@ -345,6 +351,7 @@ class RenderContext:
         ``<channel>/<relpath>``, once per job."""
         done = self._copied.get(relpath)
         if done is not None:
+            self.written.append(done)
             return done
         source = self.media_root / media_path
         try:
@@ -378,6 +385,12 @@ class Channel(ABC, Generic[OptionsT]):
     needs_index: ClassVar[bool] = False
     """Build a :class:`PublicationIndex` first (one more resolution pass), for pages that
     link to the same product in other locales or to other products."""
+    reuses_outputs: ClassVar[bool] = False
+    """Incremental publishing (:mod:`pim.reuse`): a product whose view, dependencies and
+    context are unchanged since the last publication into the same folder is not rendered
+    again; its files are taken from there. For per-product channels whose :meth:`render`
+    takes the views one at a time, in order, and whose files and ``ctx.entries`` for a view
+    depend only on that view, :meth:`dependencies` and the job's context."""
     start_page: ClassVar[str | None] = None
     """The file to open first in ``OUT/<channel>/<locale>/`` (shown after publishing)."""
     start_rank: ClassVar[int] = 100
@@ -385,6 +398,12 @@ class Channel(ABC, Generic[OptionsT]):
 
     def __init__(self, options: OptionsT) -> None:
         self.options = options
+
+    def dependencies(self, view: ProductView, ctx: RenderContext) -> Any:
+        """What else a product's files show (for :attr:`reuses_outputs`): JSON-compatible
+        data that changes whenever they would, such as the references of the pages they
+        link to. Default: nothing."""
+        return None
 
     def rejects(self, view: ProductView) -> str | None:
         """A reason to leave ``view`` out of this channel (a channel rule), or None."""

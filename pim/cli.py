@@ -625,6 +625,7 @@ def _publish(
     at: str | None,
     option_pairs: list[str],
     wait: float,
+    full: bool = False,
 ) -> dict[str, Any]:
     moment = _moment(at) or datetime.now(UTC)
     context = Publication(
@@ -661,6 +662,7 @@ def _publish(
                 options=options,
                 progress=update,
                 wait=wait,
+                full=full,
             )
         except ConfigError as exc:
             from_cli = {"channels." + p.partition("=")[0].strip() for p in option_pairs}
@@ -768,9 +770,18 @@ def publish_(
     wait: Annotated[
         float, typer.Option(help="Seconds to wait for another publication into the same folder.")
     ] = 0.0,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Render every product again (default: products unchanged since the last "
+            "publication into OUT keep their files).",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest.")] = False,
 ) -> None:
-    """Publish channels into OUT: atomically, with a manifest of every file."""
+    """Publish channels into OUT: atomically, with a manifest of every file; again into the
+    same OUT, only what changed is rendered."""
     start = time.perf_counter()
     try:
         cfg = load_config(state.config)
@@ -788,7 +799,7 @@ def publish_(
                     )
         with open_catalogue() as cat:
             manifest = _publish(
-                cat, cfg, channel, locale, target, jobs, campaign, at, option or [], wait
+                cat, cfg, channel, locale, target, jobs, campaign, at, option or [], wait, full
             )
     except VitrinaError as exc:
         _fail(exc, as_json)

@@ -123,6 +123,20 @@ class PublicationProducts(SQLModel, table=True):
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
+class PublicationOutputs(SQLModel, table=True):
+    """What rendering each product produced in one channel, locale and audience at a
+    revision (files, entries), for incremental publishing (:mod:`pim.reuse`); kept for
+    the latest revision of each folder only."""
+
+    __tablename__ = "publication_outputs"
+
+    revision: str = Field(primary_key=True, max_length=64)
+    channel: str = Field(primary_key=True, max_length=100)
+    locale: str = Field(primary_key=True, max_length=32)
+    audience: str = Field(primary_key=True, max_length=64)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
 # Core tables, for bulk statements (imports, streaming reads) with precise types.
 product_table: Table = Product.__table__  # type: ignore[attr-defined]
 media_table: Table = MediaAsset.__table__  # type: ignore[attr-defined]
@@ -130,3 +144,4 @@ structure_table: Table = StructureItem.__table__  # type: ignore[attr-defined]
 setting_table: Table = Setting.__table__  # type: ignore[attr-defined]
 publication_table: Table = PublicationRecord.__table__  # type: ignore[attr-defined]
 publication_products_table: Table = PublicationProducts.__table__  # type: ignore[attr-defined]
+publication_outputs_table: Table = PublicationOutputs.__table__  # type: ignore[attr-defined]

@@ -18,7 +18,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +26,7 @@ from typing import IO, Any, TypeVar
 
 from pydantic import ValidationError
 
-from pim import revisions
+from pim import reuse, revisions
 from pim.catalogue import Catalogue, SkuRange
 from pim.channels.base import (
     Artifact,
@@ -88,6 +88,10 @@ class Setup:
     staging: str
     publication: Publication
     fallbacks: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    out: str = ""
+    """The published folder (where unchanged products' files are taken from)."""
+    previous: str | None = None
+    """The revision in ``out`` whose product outputs may be reused (None: render all)."""
 
 
 @dataclass
@@ -101,6 +105,11 @@ class JobResult:
     notices: list[Notice] = field(default_factory=list)
     products: str | None = None
     """The file of the job's product lines for the revision (:func:`pim.revisions.product_line`)."""
+    outputs: str | None = None
+    """The file of the job's product outputs (:class:`pim.reuse.ProductOutput`), for channels
+    that reuse them."""
+    reused: int = 0
+    """How many products' files were taken from the previous publication."""
 
 
 @dataclass(frozen=True)
@@ -168,17 +177,102 @@ def run_job(setup: Setup, job: Job, index: PublicationIndex | None = None) -> Jo
         sku_range=job.sku_range,
         fingerprints=True,
     )
-    lines = Path(setup.staging) / REVISION_LINES / f"{uuid.uuid4().hex}.jsonl"
-    lines.parent.mkdir(exist_ok=True)
+    stem = Path(setup.staging) / REVISION_LINES / uuid.uuid4().hex
+    stem.parent.mkdir(exist_ok=True)
+    lines, outputs = stem.with_suffix(".jsonl"), stem.with_suffix(".outputs.jsonl")
+    reused: list[Artifact] = []
     try:
-        with lines.open("wb") as sink, relaxed_collection():
+        with lines.open("wb") as sink, relaxed_collection(), ExitStack() as stack:
             published = _publishable(views, channel, job, skipped, current, sink)
+            if channel.reuses_outputs:
+                memo = stack.enter_context(outputs.open("wb"))
+                published = _reusing(published, channel, ctx, setup, job, memo, reused)
             artifacts = channel.render(published, ctx)
     except Exception as exc:
         raise _failure(exc, job, current[0]) from None
     return JobResult(
-        job, list(artifacts), skipped + ctx.skipped, ctx.entries, ctx.notices, str(lines)
+        job,
+        [*artifacts, *reused],
+        skipped + ctx.skipped,
+        ctx.entries,
+        ctx.notices,
+        str(lines),
+        str(outputs) if channel.reuses_outputs else None,
+        len({a.skus[0] for a in reused if a.skus}),
     )
+
+
+def _reusing(
+    views: Iterable[ProductView],
+    channel: Channel[Any],
+    ctx: RenderContext,
+    setup: Setup,
+    job: Job,
+    sink: IO[bytes],
+    reused: list[Artifact],
+) -> Iterator[ProductView]:
+    """The views whose files must be rendered; the others' files are taken from the
+    previous publication (into ``reused``, with their entries and notices put in ``ctx``).
+    What the channel wrote for each view is written to ``sink`` as its output line."""
+    previous = _previous_outputs(setup, job)
+    base = reuse.job_key(
+        channel.name,
+        channel.options,
+        job.locale,
+        job.audience,
+        job.scope,
+        ctx.publication.base_url,
+        ctx.publication.landing_url,
+        ctx.publication.campaign,
+        ctx.publication.theme,
+    )
+    staging = Path(setup.staging)
+    restorer = reuse.Restorer(Path(setup.out), staging)
+    for view in views:
+        key = reuse.product_key(base, view, channel.dependencies(view, ctx))
+        before = previous.get(view.sku)
+        if before is not None and before.key == key and restorer.restore(before):
+            reused += [_artifact(record) for record in before.artifacts]
+            ctx.entries += before.entries
+            ctx.notices += [Notice(channel.name, job.locale, view.sku, *n) for n in before.notices]
+            ctx.skipped += [Skip(channel.name, job.locale, view.sku, r) for r in before.skips]
+            sink.write(before.line())
+            continue
+        marks = len(ctx.written), len(ctx.entries), len(ctx.notices), len(ctx.skipped)
+        yield view
+        # The channel asks for the next view once it is done with this one.
+        sink.write(
+            reuse.ProductOutput(
+                view.sku,
+                key,
+                [
+                    {**artifact_record(a), "stamp": reuse.stamp(staging / a.path)}
+                    for a in ctx.written[marks[0] :]
+                ],
+                ctx.entries[marks[1] :],
+                [(n.field, n.message) for n in ctx.notices[marks[2] :]],
+                [s.reason for s in ctx.skipped[marks[3] :]],
+            ).line()
+        )
+
+
+def _artifact(record: dict[str, Any]) -> Artifact:
+    return Artifact(
+        record["channel"],
+        record["locale"],
+        record["path"],
+        record["sha256"],
+        record["bytes"],
+        tuple(record["skus"]),
+    )
+
+
+def _previous_outputs(setup: Setup, job: Job) -> dict[str, reuse.ProductOutput]:
+    if setup.previous is None:
+        return {}
+    engine = _catalogue(setup).engine
+    key = (job.channel, job.locale, job.audience or revisions.NO_AUDIENCE)
+    return revisions.outputs(engine, setup.previous, *key)
 
 
 def _failure(exc: Exception, job: Job, sku: str | None = None, step: str = "") -> ChannelError:
@@ -389,6 +483,7 @@ def publish(
     options: dict[str, dict[str, Any]] | None = None,
     progress: Progress | None = None,
     wait: float = 0.0,
+    full: bool = False,
 ) -> dict[str, Any]:
     """Publish ``channels`` (default: all installed) in ``locales`` into ``out``.
 
@@ -397,6 +492,10 @@ def publish(
     included, as long as its workers reach the same database and media folder. Returns the
     manifest. Raises :class:`ChannelError` naming channel, locale and SKU when a job fails;
     ``out`` is then left as it was.
+
+    Publishing again into the same ``out`` is incremental: products unchanged since the
+    last publication there keep their files (:mod:`pim.reuse`), for the same result as a
+    full publication; ``full`` renders everything.
     """
     out_dir = Path(out).resolve()
     context = context or Publication(datetime.now(UTC))
@@ -417,7 +516,13 @@ def publish(
         pool = ProcessPoolExecutor(workers) if own_pool else executor
         try:
             setup = Setup(
-                catalogue.url, str(catalogue.media.root), str(staging), context, catalogue.fallbacks
+                catalogue.url,
+                str(catalogue.media.root),
+                str(staging),
+                context,
+                catalogue.fallbacks,
+                str(out_dir),
+                None if full else _reusable_revision(catalogue, out_dir, plans),
             )
             # The fingerprint reads the whole table: on a worker, while the jobs run.
             fingerprint = pool.submit(run_fingerprint, setup) if pool is not None else None
@@ -438,11 +543,15 @@ def publish(
                 out_dir,
             )
             parts: dict[tuple[str, str, str], list[Path]] = {}
+            outputs: dict[tuple[str, str, str], list[Path]] = {}
             for r in results:
+                key = (r.job.channel, r.job.locale, r.job.audience or revisions.NO_AUDIENCE)
                 if r.products is not None:
-                    key = (r.job.channel, r.job.locale, r.job.audience or revisions.NO_AUDIENCE)
                     parts.setdefault(key, []).append(Path(r.products))
-            revisions.record(catalogue.engine, manifest, out_dir, parts)
+                if r.outputs is not None:
+                    outputs.setdefault(key, []).append(Path(r.outputs))
+            _log_reuse(results)
+            revisions.record(catalogue.engine, manifest, out_dir, parts, outputs)
             try:
                 _swap(out_dir, staging, [p.name for p in plans], manifest)
             except BaseException:
@@ -453,6 +562,27 @@ def publish(
                 pool.shutdown(wait=True, cancel_futures=True)
             shutil.rmtree(staging, ignore_errors=True)
     return manifest
+
+
+def _reusable_revision(catalogue: Catalogue, out_dir: Path, plans: list[ChannelPlan]) -> str | None:
+    """The revision whose product outputs a publication into ``out_dir`` may reuse: the last
+    one recorded there, if ``out_dir`` still holds it and a channel reuses outputs."""
+    if not any(p.cls.reuses_outputs for p in plans) or not (out_dir / MANIFEST).is_file():
+        return None
+    latest = revisions.revisions(catalogue.engine, out_dir, limit=1)
+    if not latest:
+        return None
+    current = read_manifest(out_dir, skip_channels=channel_names()).get("revision")
+    return latest[0].revision if current == latest[0].revision else None
+
+
+def _log_reuse(results: list[JobResult]) -> None:
+    reused: dict[str, int] = {}
+    for r in results:
+        if r.outputs is not None:
+            reused[r.job.channel] = reused.get(r.job.channel, 0) + r.reused
+    for channel, count in reused.items():
+        log.info("%s: %d products unchanged, their files reused", channel, count)
 
 
 Task = tuple[Callable[..., T], tuple[Any, ...], Job]

@@ -562,7 +562,9 @@ class Resolver:
 
 
 def _attribute_facts(a: AttributeValue) -> tuple[Any, ...]:
-    return (a.code, a.label, a.formatted, a.unit, a.group, a.source_locale)
+    value = a.value
+    plain = value if value is None or isinstance(value, str | bool | int) else repr(value)
+    return (a.code, a.label, a.type, plain, a.formatted, a.unit, a.group, a.source_locale)
 
 
 def _money_facts(m: Money | None) -> tuple[str, str] | None:

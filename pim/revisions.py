@@ -20,7 +20,8 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine
 
 from pim.errors import NotFoundError
-from pim.model import publication_products_table, publication_table
+from pim.model import publication_outputs_table, publication_products_table, publication_table
+from pim.reuse import ProductOutput, parse
 from pim.view import ProductView
 
 FIELDS = ("name", "currency", "price", "current_price", "sale", "availability", "image")
@@ -78,20 +79,55 @@ class Change:
     """For ``changed``: field → (before, after); ``content`` when only the rest differs."""
 
 
+def _packed(files: Iterable[Path]) -> tuple[bytes, int]:
+    """The lines of ``files``, compressed, and how many there are."""
+    pack = zlib.compressobj(6)
+    chunks, count = [], 0
+    for path in files:
+        with path.open("rb") as fh:
+            for line in fh:
+                count += 1
+                chunks.append(pack.compress(line))
+    chunks.append(pack.flush())
+    return b"".join(chunks), count
+
+
 def record(
     engine: Engine,
     manifest: dict[str, Any],
     out: Path,
     parts: dict[tuple[str, str, str], list[Path]],
+    outputs: dict[tuple[str, str, str], list[Path]] | None = None,
 ) -> None:
     """Store a publication: its manifest's summary and, per (channel, locale, audience), the
-    product lines of its jobs' files (``parts``, in SKU order), compressed."""
+    product lines of its jobs' files (``parts``, in SKU order), compressed; and the product
+    outputs (``outputs``) in place of those of the folder's earlier revisions."""
+    revision = manifest["revision"]
     with engine.begin() as conn:
+        earlier = select(publication_table.c.revision).where(publication_table.c.out == str(out))
+        conn.execute(
+            delete(publication_outputs_table).where(
+                publication_outputs_table.c.revision.in_(earlier)
+            )
+        )
+        for (channel, locale, audience), files in sorted((outputs or {}).items()):
+            conn.execute(
+                insert(publication_outputs_table),
+                [
+                    {
+                        "revision": revision,
+                        "channel": channel,
+                        "locale": locale,
+                        "audience": audience,
+                        "data": _packed(files)[0],
+                    }
+                ],
+            )
         conn.execute(
             insert(publication_table),
             [
                 {
-                    "revision": manifest["revision"],
+                    "revision": revision,
                     "created_at": datetime.fromisoformat(manifest["created_at"]),
                     "moment": datetime.fromisoformat(manifest["context"]["moment"]),
                     "out": str(out),
@@ -103,24 +139,17 @@ def record(
             ],
         )
         for (channel, locale, audience), files in sorted(parts.items()):
-            pack = zlib.compressobj(6)
-            chunks, count = [], 0
-            for path in files:
-                with path.open("rb") as fh:
-                    for line in fh:
-                        count += 1
-                        chunks.append(pack.compress(line))
-            chunks.append(pack.flush())
+            data, count = _packed(files)
             conn.execute(
                 insert(publication_products_table),
                 [
                     {
-                        "revision": manifest["revision"],
+                        "revision": revision,
                         "channel": channel,
                         "locale": locale,
                         "audience": audience,
                         "products": count,
-                        "data": b"".join(chunks),
+                        "data": data,
                     }
                 ],
             )
@@ -129,6 +158,11 @@ def record(
 def forget(engine: Engine, revision: str) -> None:
     """Remove a revision (a publication that did not land)."""
     with engine.begin() as conn:
+        conn.execute(
+            delete(publication_outputs_table).where(
+                publication_outputs_table.c.revision == revision
+            )
+        )
         conn.execute(
             delete(publication_products_table).where(
                 publication_products_table.c.revision == revision
@@ -186,6 +220,23 @@ def products(engine: Engine, revision: str) -> dict[tuple[str, str, str], Iterat
             select(c.channel, c.locale, c.audience, c.data).where(c.revision == revision)
         ).all()
     return {(r.channel, r.locale, r.audience): _lines(r.data) for r in rows}
+
+
+def outputs(
+    engine: Engine, revision: str, channel: str, locale: str, audience: str
+) -> dict[str, ProductOutput]:
+    """The product outputs a revision recorded for one channel, locale and audience."""
+    c = publication_outputs_table.c
+    with engine.connect() as conn:
+        data = conn.execute(
+            select(c.data).where(
+                c.revision == revision,
+                c.channel == channel,
+                c.locale == locale,
+                c.audience == audience,
+            )
+        ).scalar()
+    return parse(zlib.decompress(data)) if data is not None else {}
 
 
 def _lines(data: bytes) -> Iterator[list[Any]]:

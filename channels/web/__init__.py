@@ -96,6 +96,17 @@ class WebChannel(Channel[WebOptions]):
     utm_medium = "web"
     start_page = "index.html"
     start_rank = 0
+    reuses_outputs = True
+
+    def dependencies(self, view: ProductView, ctx: RenderContext) -> Any:
+        """The pages a product's page links to: its other locales and its model's variants."""
+        index = ctx.index
+        if index is None:
+            return None
+        return (
+            [index.ref(loc, view.sku) for loc in index.locales_of(view.sku)],
+            index.variants(view.locale, view.group),
+        )
 
     def render(self, views: Iterable[ProductView], ctx: RenderContext) -> list[Artifact]:
         """The JSON document and the landing page of each product."""

@@ -116,7 +116,6 @@ def product_document(
         "locale": view.locale,
         "channel": view.channel,
         "audience": view.audience,
-        "moment": view.moment.isoformat(),
         "name": view.name,
         "slug": view.slug,
         "url": ctx.links.landing_url(view),
