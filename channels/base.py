@@ -43,7 +43,8 @@ from pydantic import BaseModel, ConfigDict
 
 from pim.config import Theme
 from pim.errors import ChannelError
-from pim.links import DEFAULT_LANDING_URL, UTM, Campaign, LinkBuilder
+from pim.formatting import format_validity
+from pim.links import DEFAULT_LANDING_URL, UTM, Campaign, LinkBuilder, PersonalCode
 from pim.media import MediaStore
 from pim.skus import SkuList
 from pim.view import Derivative, ProductView
@@ -187,6 +188,8 @@ class Publication:
     landing_url: str = DEFAULT_LANDING_URL
     campaign: Campaign | None = None
     theme: Theme = field(default_factory=Theme)
+    recipients: tuple[PersonalCode, ...] = ()
+    """For personalised print: the campaign's recipients and their codes."""
 
 
 class RenderContext:
@@ -253,6 +256,15 @@ class RenderContext:
         notice = Notice(self.channel.name, self.locale, sku, field, message)
         self.notices.append(notice)
         return notice
+
+    @property
+    def campaign_validity(self) -> str | None:
+        """The publication's campaign window, formatted for the locale (``Nov 20, 2026 –
+        Jan 6, 2027``), for pages that show it; None without a campaign or a window."""
+        campaign = self.publication.campaign
+        if campaign is None or (campaign.start is None and campaign.end is None):
+            return None
+        return format_validity(campaign.start, campaign.end, self.locale)
 
     @property
     def theme(self) -> Theme:

@@ -30,7 +30,8 @@ from pim.channels.base import Publication
 from pim.config import CONFIG_FILE, Config, load_config, write_starter
 from pim.errors import CatalogueImportError, ConfigError, Problem, VitrinaError
 from pim.importer import ImportReport
-from pim.publishing import publish
+from pim.links import PersonalCode
+from pim.publishing import CAMPAIGNS, publish
 from pim.registry import channel_names, load_channel
 from pim.translation_status import translation_status
 
@@ -626,14 +627,29 @@ def _publish(
     option_pairs: list[str],
     wait: float,
     full: bool = False,
+    personalised: bool = False,
 ) -> dict[str, Any]:
     moment = _moment(at) or datetime.now(UTC)
+    recipients: tuple[PersonalCode, ...] = ()
+    if personalised:
+        from pim.campaigns import personal_codes
+
+        if not campaign:
+            raise ConfigError("--personalised", "needs --campaign NAME")
+        recipients = personal_codes(cat.engine, campaign)
+        if not recipients:
+            raise ConfigError(
+                "--personalised",
+                f"campaign {campaign!r} has no recipients' codes; create them with "
+                f"`vitrina campaign codes {campaign} --recipients FILE`",
+            )
     context = Publication(
         moment=moment if moment.tzinfo else moment.replace(tzinfo=UTC),
         base_url=cfg.publish.base_url,
         landing_url=cfg.publish.landing_url,
         campaign=cfg.campaign(campaign) if campaign else None,
         theme=cfg.theme,
+        recipients=recipients,
     )
     with Progress(
         TextColumn("Publishing"),
@@ -673,6 +689,19 @@ def _publish(
             if exc.file or not cfg.path or not exc.key.startswith("channels."):
                 raise
             raise ConfigError(exc.key, exc.message, str(cfg.path)) from None
+
+
+def _configuration(name: str | None) -> list[str]:
+    """The ``-o`` pairs of ``--configuration NAME``."""
+    from pim.channels.pdf import CONFIGURATIONS
+
+    if name is None:
+        return []
+    if name not in CONFIGURATIONS:
+        raise ConfigError(
+            "--configuration", f"unknown {name!r}; use one of {', '.join(CONFIGURATIONS)}"
+        )
+    return [f"pdf.{key}={json.dumps(value)}" for key, value in CONFIGURATIONS[name].items()]
 
 
 def _report(manifest: dict[str, Any], out_dir: Path, seconds: float) -> None:
@@ -770,6 +799,21 @@ def publish_(
     wait: Annotated[
         float, typer.Option(help="Seconds to wait for another publication into the same folder.")
     ] = 0.0,
+    configuration: Annotated[
+        str | None,
+        typer.Option(
+            "--configuration",
+            help="Print one PDF edition only: catalogue, leaflet, labels or datasheets.",
+        ),
+    ] = None,
+    personalised: Annotated[
+        bool,
+        typer.Option(
+            "--personalised",
+            help="With --campaign: one leaflet per recipient with their name and code "
+            "(`vitrina campaign codes`).",
+        ),
+    ] = False,
     full: Annotated[
         bool,
         typer.Option(
@@ -799,7 +843,18 @@ def publish_(
                     )
         with open_catalogue() as cat:
             manifest = _publish(
-                cat, cfg, channel, locale, target, jobs, campaign, at, option or [], wait, full
+                cat,
+                cfg,
+                channel,
+                locale,
+                target,
+                jobs,
+                campaign,
+                at,
+                [*_configuration(configuration), *(option or [])],
+                wait,
+                full,
+                personalised,
             )
     except VitrinaError as exc:
         _fail(exc, as_json)
@@ -836,6 +891,96 @@ def audit_(
         out.print(f"{len(found)} disagreements")
     if found:
         raise typer.Exit(1)
+
+
+campaign_app = typer.Typer(help="Campaigns: personalised discount codes, checked and redeemed.")
+app.add_typer(campaign_app, name="campaign")
+
+
+@campaign_app.command("codes")
+def campaign_codes(
+    name: Annotated[str, typer.Argument(help="A campaign of vitrina.toml ([campaigns.NAME]).")],
+    count: Annotated[
+        int | None, typer.Option("--count", min=1, help="Codes for nobody in particular.")
+    ] = None,
+    recipients: Annotated[
+        Path | None,
+        typer.Option(
+            "--recipients", help="CSV of recipients: name;language;segment (segment optional)."
+        ),
+    ] = None,
+) -> None:
+    """Create unique personalised codes for a campaign, valid for its window."""
+    from pim import campaigns
+
+    try:
+        cfg = load_config(state.config)
+        campaign = cfg.campaign(name)
+        if (count is None) == (recipients is None):
+            raise ConfigError("--count/--recipients", "give one of them")
+        with open_catalogue() as cat:
+            people = (
+                campaigns.read_recipients(recipients, list(cat.structure.locales))
+                if recipients
+                else []
+            )
+            made = campaigns.create_codes(cat.engine, campaign, people, count or 0)
+    except VitrinaError as exc:
+        _fail(exc)
+    if not state.quiet:
+        window = f"{campaign.start or '…'} to {campaign.end or '…'}"
+        out.print(
+            f"Created {len(made)} codes for campaign {name} (valid {window}); publish the "
+            f"web channel to write {CAMPAIGNS}/{name}/codes.csv.",
+            highlight=False,
+        )
+        table = Table("code", "language", "segment")
+        for c in made[:10]:
+            table.add_row(c.display, c.language or "", c.segment or "")
+        out.print(table)
+        if len(made) > 10:
+            out.print(f"… and {len(made) - 10} more")
+
+
+def _code_table(check: Any) -> None:
+    if check.valid:
+        until = f" until {check.valid_until}" if check.valid_until else ""
+        out.print(f"{check.code}: valid, campaign {check.campaign}{until}", highlight=False)
+    else:
+        out.print(f"{check.code}: not valid: {check.reason}", highlight=False)
+
+
+@campaign_app.command("check")
+def campaign_check(
+    code: Annotated[str, typer.Argument(help="A code, with or without hyphens.")],
+) -> None:
+    """Whether a code can be redeemed today (exit 1 if not)."""
+    from pim import campaigns
+
+    try:
+        with open_catalogue() as cat:
+            found = campaigns.check_code(cat.engine, code)
+    except VitrinaError as exc:
+        _fail(exc)
+    _code_table(found)
+    if not found.valid:
+        raise typer.Exit(1)
+
+
+@campaign_app.command("redeem")
+def campaign_redeem(
+    code: Annotated[str, typer.Argument(help="A code, with or without hyphens.")],
+    by: Annotated[str | None, typer.Option("--by", help="Where: a till, an order number.")] = None,
+) -> None:
+    """Redeem a code once; a second redemption is refused."""
+    from pim import campaigns
+
+    try:
+        with open_catalogue() as cat:
+            done = campaigns.mark_used(cat.engine, code, by)
+    except VitrinaError as exc:
+        _fail(exc)
+    out.print(f"{done.code}: redeemed (campaign {done.campaign})", highlight=False)
 
 
 translations_app = typer.Typer(help="Translations of the catalogue and of Vitrina's own strings.")

@@ -57,6 +57,17 @@ class Campaign:
 
 
 @dataclass(frozen=True, slots=True)
+class PersonalCode:
+    """A recipient's code for personalised print (from :mod:`pim.campaigns`): the name is
+    personal data, printed on their own copy only."""
+
+    code: str
+    name: str
+    language: str
+    segment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class UTM:
     """The UTM tags a channel puts on its links."""
 

@@ -8,7 +8,7 @@ gives the measurements that chose this over entity-attribute-value rows. Structu
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, Table, text
@@ -137,6 +137,27 @@ class PublicationOutputs(SQLModel, table=True):
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
+class CampaignCode(SQLModel, table=True):
+    """A personalised discount code of a campaign (:mod:`pim.campaigns`)."""
+
+    __tablename__ = "campaign_code"
+    __table_args__ = (Index("ix_campaign_code_campaign", "campaign"),)
+
+    code: str = Field(primary_key=True, max_length=32)
+    """Without separators: ``7KQMX3PAR9T``."""
+    campaign: str = Field(max_length=100)
+    recipient: str | None = Field(default=None, max_length=255)
+    """The recipient's name: personal data, printed on their leaflet only."""
+    language: str | None = Field(default=None, max_length=32)
+    segment: str | None = Field(default=None, max_length=100)
+    valid_from: date | None = None
+    valid_until: date | None = None
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    used_by: str | None = Field(default=None, max_length=255)
+    """Where it was redeemed (a till, an order number), as the redeemer said."""
+
+
 # Core tables, for bulk statements (imports, streaming reads) with precise types.
 product_table: Table = Product.__table__  # type: ignore[attr-defined]
 media_table: Table = MediaAsset.__table__  # type: ignore[attr-defined]
@@ -145,3 +166,4 @@ setting_table: Table = Setting.__table__  # type: ignore[attr-defined]
 publication_table: Table = PublicationRecord.__table__  # type: ignore[attr-defined]
 publication_products_table: Table = PublicationProducts.__table__  # type: ignore[attr-defined]
 publication_outputs_table: Table = PublicationOutputs.__table__  # type: ignore[attr-defined]
+campaign_code_table: Table = CampaignCode.__table__  # type: ignore[attr-defined]

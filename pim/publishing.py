@@ -9,6 +9,7 @@ into the same ``OUT`` from interleaving.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
 import shutil
@@ -19,7 +20,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -50,6 +51,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 SWAP_JOURNAL = ".swap"
 """The staging folder's list of the channels already swapped into ``OUT`` (for recovery)."""
+CAMPAIGNS = "campaigns"
+"""The folder of the campaigns' codes files, published with the web channel."""
+WEB_CHANNEL = "web"
 REVISION_LINES = ".revision"
 """The staging folder's subfolder of the jobs' product lines (never a channel's name)."""
 Progress = Callable[[int, int, str], None]
@@ -291,9 +295,7 @@ def _for_scope(publication: Publication, cat: Catalogue, scope: str) -> Publicat
     if publication.base_url:
         return publication
     base = cat.structure.channels[scope].base_url
-    return Publication(
-        publication.moment, base, publication.landing_url, publication.campaign, publication.theme
-    )
+    return replace(publication, base_url=base)
 
 
 def _publishable(
@@ -532,6 +534,10 @@ def publish(
             artifacts, skipped, notices = _finish(
                 plans, results, setup, catalogue, indexes, pool, progress
             )
+            folders = [p.name for p in plans]
+            if WEB_CHANNEL in folders:  # the codes files go with the landing pages
+                artifacts += _campaign_files(catalogue, staging)
+                folders.append(CAMPAIGNS)
             manifest = _manifest(
                 revision,
                 fingerprint.result() if fingerprint else catalogue_fingerprint(catalogue),
@@ -553,7 +559,7 @@ def publish(
             _log_reuse(results)
             revisions.record(catalogue.engine, manifest, out_dir, parts, outputs)
             try:
-                _swap(out_dir, staging, [p.name for p in plans], manifest)
+                _swap(out_dir, staging, folders, manifest)
             except BaseException:
                 revisions.forget(catalogue.engine, revision)
                 raise
@@ -583,6 +589,23 @@ def _log_reuse(results: list[JobResult]) -> None:
             reused[r.job.channel] = reused.get(r.job.channel, 0) + r.reused
     for channel, count in reused.items():
         log.info("%s: %d products unchanged, their files reused", channel, count)
+
+
+def _campaign_files(catalogue: Catalogue, staging: Path) -> list[Artifact]:
+    """``campaigns/<campaign>/codes.csv`` for every campaign with personalised codes: what
+    the shop and the tills check codes against (no personal data)."""
+    from pim import campaigns
+
+    artifacts = []
+    for name in campaigns.campaigns_with_codes(catalogue.engine):
+        data = campaigns.codes_csv(campaigns.codes(catalogue.engine, name))
+        path = f"{CAMPAIGNS}/{name}/codes.csv"
+        (staging / path).parent.mkdir(parents=True, exist_ok=True)
+        (staging / path).write_bytes(data)
+        artifacts.append(
+            Artifact(CAMPAIGNS, "", path, hashlib.sha256(data).hexdigest(), len(data), ())
+        )
+    return artifacts
 
 
 Task = tuple[Callable[..., T], tuple[Any, ...], Job]
@@ -754,6 +777,8 @@ def _manifest(
     out_dir: Path,
 ) -> dict[str, Any]:
     published = {p.name for p in plans}
+    if WEB_CHANNEL in published:
+        published.add(CAMPAIGNS)
     previous = read_manifest(out_dir, skip_channels=published)
     carried = (
         [

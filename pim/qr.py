@@ -18,15 +18,20 @@ QUIET_ZONE = 4
 """Modules of white border around the code (the QR specification's minimum)."""
 
 
-@lru_cache(maxsize=4096)
-def qr_png(url: str) -> bytes:
-    """The QR code of ``url`` as a 1-bit PNG, one pixel per module."""
+def qr_matrix(url: str) -> list[list[bool]]:
+    """The modules of ``url``'s QR code (error correction M), quiet zone included."""
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=QUIET_ZONE, box_size=1)
     code.add_data(url)
     code.make(fit=True)
+    return [list(row) for row in code.get_matrix()]
+
+
+@lru_cache(maxsize=4096)
+def qr_png(url: str) -> bytes:
+    """The QR code of ``url`` as a 1-bit PNG, one pixel per module."""
     # From the module matrix (quiet zone included) rather than qrcode's image factory,
     # which draws every module as a rectangle.
-    matrix = code.get_matrix()
+    matrix = qr_matrix(url)
     pixels = bytes(0 if dark else 255 for row in matrix for dark in row)
     image = Image.frombytes("L", (len(matrix), len(matrix)), pixels).convert("1")
     buffer = io.BytesIO()

@@ -117,3 +117,36 @@ def workdir(tmp_path: Path, example_dir: Path) -> Path:
     folder = tmp_path / "input"
     shutil.copytree(example_dir / "images", folder / "images")
     return folder
+
+
+WINTER_CONFIG = """\
+[publish]
+out = "site"
+
+[campaigns.winter]
+start = 2026-11-20
+end = 2099-01-06
+"""
+"""A configuration with campaign ``winter`` (open-ended enough for codes checked today)."""
+
+
+@pytest.fixture
+def winter_cli(
+    db_url: str,
+    example_dir: Path,
+    media_root: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> list[str]:
+    """The command line's global options for the example catalogue, run in ``tmp_path``
+    with :data:`WINTER_CONFIG` as ``vitrina.toml``."""
+    from typer.testing import CliRunner
+
+    from pim.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "vitrina.toml").write_text(WINTER_CONFIG, encoding="utf-8")
+    options = ["--db", db_url, "--media", str(media_root)]
+    result = CliRunner().invoke(app, [*options, "--quiet", "import", str(example_dir)])
+    assert result.exit_code == 0, result.stderr
+    return options

@@ -16,19 +16,23 @@ import logging
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from pim.brand import brand_files
+from pim.brand import brand_files, font_files
+from pim.campaigns import display, normalise
 from pim.channels.base import Artifact, Channel, ChannelOptions, RenderContext
 from pim.channels.pdf.assembly import TOC_SCHEME, assemble
 from pim.channels.pdf.catalogue import LaidOutPart, Section, parts, sections
 from pim.channels.pdf.fetcher import BASE_URL, ResourceFetcher
 from pim.channels.pdf.images import UnusableImage, print_image
+from pim.channels.pdf.personalised import Copy, personalise, slots
 from pim.channels.web.documents import page_path, product_document
+from pim.errors import ChannelError
 from pim.i18n import html_lang, language_name, text_direction
+from pim.links import UTM, LinkBuilder
 from pim.qr import qr_png
 from pim.templating import render
 from pim.view import ProductView
@@ -78,6 +82,11 @@ class PdfOptions(ChannelOptions):
     leaflet: bool = True
     """Print ``leaflet.pdf``: the products on sale at the publication moment, with their
     sale prices and validity, and the campaign's discount code when there is one."""
+    catalogue: bool = True
+    """Print ``catalogue.pdf``, the catalogue of every product."""
+    personalised_files: bool = False
+    """With personalised copies (``publish --personalised``): also one file per recipient,
+    ``leaflets-<campaign>/<code>.pdf``, besides the combined print file."""
     labels: bool = True
     """Print ``labels.pdf``: shelf labels (name, price, SKU, EAN, QR code) on sheets."""
     label_columns: int = Field(default=3, ge=1, le=6)
@@ -87,6 +96,15 @@ class PdfOptions(ChannelOptions):
     pdf_variant: Literal["pdf/a-3b", "pdf/a-3u", "pdf/ua-1"] | None = None
     """Archival (PDF/A-3) or accessible, tagged (PDF/UA-1) output. The catalogue is then
     laid out in one piece (assembling parts would lose the variant's structure): slower."""
+
+
+CONFIGURATIONS: dict[str, dict[str, Any]] = {
+    "catalogue": {"catalogue": True, "leaflet": False, "labels": False, "audiences": []},
+    "leaflet": {"catalogue": False, "leaflet": True, "labels": False, "audiences": []},
+    "labels": {"catalogue": False, "leaflet": False, "labels": True, "audiences": []},
+    "datasheets": {"catalogue": False, "leaflet": False, "labels": False},
+}
+"""``publish --configuration NAME``: the options that print one edition only."""
 
 
 @dataclass
@@ -144,7 +162,9 @@ class PdfChannel(Channel[PdfOptions]):
         parts (or whole, for a PDF variant), labels, the leaflet, the data sheets."""
         cards = _catalogue_cards(entries)
         pieces = []
-        if self.options.pdf_variant is None:
+        if not self.options.catalogue:
+            pass
+        elif self.options.pdf_variant is None:
             groups = parts(sections(cards))
             pieces += [
                 Piece("catalogue-part", _products(g), g, back=i == len(groups) - 1)
@@ -157,6 +177,8 @@ class PdfChannel(Channel[PdfOptions]):
         offers = [p for p in cards if "leaflet_qr" in p]
         if self.options.leaflet and offers:
             pieces.append(Piece("leaflet", offers))
+            if any(r.language == ctx.locale for r in ctx.publication.recipients):
+                pieces.append(Piece("personalised", offers))
         for audience in self.options.audiences:
             sheets = sorted(
                 (e for e in entries if e.get("sheet_for") == audience), key=lambda p: p["sku"]
@@ -185,10 +207,14 @@ class PdfChannel(Channel[PdfOptions]):
             pdf = self.whole_catalogue(piece.products, ctx)
         elif piece.edition == "labels":
             pdf = self._pdf("pdf/labels.html", ctx, piece.products, labels=piece.products)
+        elif piece.edition == "personalised":
+            return self._personalised(piece.products, ctx)
         elif piece.edition == "leaflet":
             campaign = ctx.publication.campaign
             offers = piece.products
-            pdf = self._pdf("pdf/leaflet.html", ctx, offers, offers=offers, campaign=campaign)
+            pdf = self._pdf(
+                "pdf/leaflet.html", ctx, offers, offers=offers, campaign=campaign, personal=False
+            )
         else:
             pdf = self._pdf("pdf/datasheet.html", ctx, piece.products, sheets=piece.products)
         return [ctx.write(f"{piece.edition}.pdf", pdf, skus)]
@@ -197,11 +223,50 @@ class PdfChannel(Channel[PdfOptions]):
         """Write the editions of one language: assemble the catalogue's parts, collect the
         editions the pieces wrote."""
         artifacts = [a for done in ctx.pieces if isinstance(done, list) for a in done]
-        if self.options.pdf_variant is None:
+        if self.options.catalogue and self.options.pdf_variant is None:
             laid_out = [done for done in ctx.pieces if isinstance(done, LaidOutPart)]
             cards = _catalogue_cards(entries)
             pdf = self._assemble_catalogue(cards, laid_out, ctx)
             artifacts.append(ctx.write("catalogue.pdf", pdf, [p["sku"] for p in cards]))
+        return artifacts
+
+    def _personalised(self, offers: list[dict[str, Any]], ctx: RenderContext) -> list[Artifact]:
+        """The leaflet laid out once with slots, then one copy per recipient of this
+        language: their name, their code printed large, QR codes whose links carry it."""
+        campaign = ctx.publication.campaign
+        if campaign is None:
+            raise ChannelError("personalised leaflets need a campaign", channel=self.name)
+        recipients = [r for r in ctx.publication.recipients if r.language == ctx.locale]
+        document = self._document(
+            "pdf/leaflet.html", ctx, offers, offers=offers, campaign=campaign, personal=True
+        )
+        found = slots([(page.height, page.anchors) for page in document.pages])
+        layout = self._write(document, ctx)
+        links = LinkBuilder(ctx.links.base_url, ctx.links.pattern, replace(campaign, code=None))
+        copies = []
+        for r in recipients:
+            query = replace(links, extra={"code": display(r.code)}).query(
+                UTM(self.utm_source, self.utm_medium, content=r.segment or "leaflet")
+            )
+            copies.append(
+                Copy(r.name, display(r.code), {p["sku"]: f"{p['url']}?{query}" for p in offers})
+            )
+        fonts = font_files(ctx.theme.font_family)
+        font = fonts.get("bold") or fonts.get("regular")
+        if font is None:
+            raise ChannelError(
+                f"no TrueType file of font {ctx.theme.font_family!r} for personalised print",
+                channel=self.name,
+                locale=ctx.locale,
+            )
+        skus = [p["sku"] for p in offers]
+        stem = f"leaflets-{campaign.name}"
+        artifacts = [ctx.write(f"{stem}.pdf", personalise(layout, found, copies, font), skus)]
+        if self.options.personalised_files:
+            for copy in copies:
+                data = personalise(layout, found, [copy], font)
+                path = f"{stem}/{normalise(copy.code)}.pdf"
+                artifacts.append(ctx.write(path, data, skus))
         return artifacts
 
     def whole_catalogue(self, cards: list[dict[str, Any]], ctx: RenderContext) -> bytes:

@@ -139,7 +139,14 @@ class WebChannel(Channel[WebOptions]):
             if ctx.audience:
                 continue
             html = self._page(
-                "web/landing.html", page, ctx, p=doc, jsonld=product_jsonld(doc), title=doc["name"]
+                "web/landing.html",
+                page,
+                ctx,
+                p=doc,
+                jsonld=product_jsonld(doc),
+                title=doc["name"],
+                campaign=ctx.publication.campaign,
+                campaign_validity=ctx.campaign_validity,
             )
             artifacts.append(ctx.write(page, html, [view.sku], shared=True, locale=ctx.locale))
             ctx.entries.append(listing_entry(doc))

@@ -10,5 +10,11 @@
   if (box && slot) {
     slot.textContent = code;
     box.hidden = false;
+    // The publication's campaign: its validity, when the link is of that campaign.
+    var validity = document.getElementById("discount-validity");
+    var campaign = new URLSearchParams(window.location.search).get("utm_campaign");
+    if (validity && campaign && validity.getAttribute("data-campaign") === campaign) {
+      validity.hidden = false;
+    }
   }
 })();
