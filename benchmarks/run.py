@@ -246,12 +246,16 @@ def child_feed(db: str, out: str, jobs: int) -> dict[str, float]:
 def child_incremental(db: str, out: str, jobs: int, channels: list[str]) -> dict[str, float]:
     """A full publish of ``channels`` in every locale, one product's name changed, then the
     incremental republish and a full one (``full=True``), timed in the same process."""
+    import sqlite3
+
     from pim import Catalogue
     from pim.channels.base import Publication
     from pim.publishing import publish
 
     copy = DATA / "incremental.db"
-    shutil.copyfile(db, copy)
+    copy.unlink(missing_ok=True)
+    with sqlite3.connect(db) as source, sqlite3.connect(copy) as target:
+        source.backup(target)  # a file copy could miss what is still in the WAL
     shutil.rmtree(out, ignore_errors=True)
     cat = Catalogue.open(str(copy), media=Path(db).with_suffix(".media"))
     context = Publication(datetime(2026, 12, 1, tzinfo=UTC), base_url="https://bench.example")

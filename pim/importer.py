@@ -496,7 +496,7 @@ def _ascii_lower(text: str) -> str:
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-MODEL_CACHE_SIZE = 4096
+MODEL_CACHE_SIZE = 1024
 
 
 def _model(conn: Connection, state: _ImportState, sku: str) -> _Model | None:

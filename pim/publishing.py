@@ -250,7 +250,12 @@ def _reusing(
                 view.sku,
                 key,
                 [
-                    {**artifact_record(a), "stamp": reuse.stamp(staging / a.path)}
+                    # a shared file (an image other jobs may be writing too) is judged by
+                    # its checksum when reused, a product's own by its stamp
+                    {
+                        **artifact_record(a),
+                        "stamp": reuse.stamp(staging / a.path) if a.skus else None,
+                    }
                     for a in ctx.written[marks[0] :]
                 ],
                 ctx.entries[marks[1] :],
