@@ -75,7 +75,8 @@ def _record(row: Any) -> ProductRecord:
 MODEL_CACHE_SIZE = 1024
 """Product models kept while products stream (variants of a model sit close together in
 SKU order). Models carry every value their variants inherit, so this bounds memory: at
-4,096 the Akeneo benchmark's 100,000-product import peaked 1.75 times as high as at 10,000."""
+4,096, completeness of the Akeneo benchmark's 100,000 products peaked at 200 MiB against
+162 MiB for 10,000; at 1,024 both peak at 162 MiB."""
 
 
 @dataclass
