@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -34,6 +34,9 @@ from pim.links import PersonalCode
 from pim.publishing import CAMPAIGNS, publish
 from pim.registry import channel_names, load_channel
 from pim.translation_status import translation_status
+
+if TYPE_CHECKING:
+    from pim.campaigns import CodeCheck
 
 app = typer.Typer(
     help="Vitrina: one product catalogue, published consistently to every channel.",
@@ -942,12 +945,15 @@ def campaign_codes(
             out.print(f"… and {len(made) - 10} more")
 
 
-def _code_table(check: Any) -> None:
+def _print_check(check: CodeCheck) -> None:
+    from pim.campaigns import display
+
+    code = display(check.code)
     if check.valid:
         until = f" until {check.valid_until}" if check.valid_until else ""
-        out.print(f"{check.code}: valid, campaign {check.campaign}{until}", highlight=False)
+        out.print(f"{code}: valid, campaign {check.campaign}{until}", highlight=False)
     else:
-        out.print(f"{check.code}: not valid: {check.reason}", highlight=False)
+        out.print(f"{code}: not valid: {check.reason}", highlight=False)
 
 
 @campaign_app.command("check")
@@ -962,7 +968,7 @@ def campaign_check(
             found = campaigns.check_code(cat.engine, code)
     except VitrinaError as exc:
         _fail(exc)
-    _code_table(found)
+    _print_check(found)
     if not found.valid:
         raise typer.Exit(1)
 
@@ -980,7 +986,8 @@ def campaign_redeem(
             done = campaigns.mark_used(cat.engine, code, by)
     except VitrinaError as exc:
         _fail(exc)
-    out.print(f"{done.code}: redeemed (campaign {done.campaign})", highlight=False)
+    redeemed = campaigns.display(done.code)
+    out.print(f"{redeemed}: redeemed (campaign {done.campaign})", highlight=False)
 
 
 translations_app = typer.Typer(help="Translations of the catalogue and of Vitrina's own strings.")

@@ -162,15 +162,13 @@ class PdfChannel(Channel[PdfOptions]):
         parts (or whole, for a PDF variant), labels, the leaflet, the data sheets."""
         cards = _catalogue_cards(entries)
         pieces = []
-        if not self.options.catalogue:
-            pass
-        elif self.options.pdf_variant is None:
+        if self.options.catalogue and self.options.pdf_variant is None:
             groups = parts(sections(cards))
             pieces += [
                 Piece("catalogue-part", _products(g), g, back=i == len(groups) - 1)
                 for i, g in enumerate(groups)
             ]
-        else:
+        elif self.options.catalogue:
             pieces.append(Piece("catalogue", cards, sections(cards)))
         if self.options.labels and cards:
             pieces.append(Piece("labels", cards))

@@ -185,10 +185,6 @@ class EmbeddedFont:
         visual = text[::-1] if _right_to_left(text) else text
         return "".join(c if c in self.glyphs else "?" for c in visual)
 
-    def width(self, text: str, size: float) -> float:
-        """The width of :meth:`shown` text at ``size`` points."""
-        return float(sum(self.widths[c] for c in self.shown(text)) * size / 1000)
-
     def text(self, text: str, size: float, x: float, y: float) -> str:
         """Content-stream operators writing ``text`` with its baseline at ``(x, y)``."""
         hexed = "".join(f"{self.glyphs[c]:04X}" for c in self.shown(text))
