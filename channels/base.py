@@ -32,6 +32,8 @@ and in the plug-in's ``pyproject.toml``::
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -330,16 +332,18 @@ class RenderContext:
             folder.mkdir(parents=True, exist_ok=True)
             self._folders.add(folder)
         # The root is the publication's private staging folder, swapped in whole when every
-        # job succeeded: a plain write is already atomic as far as readers of OUT can tell.
+        # job succeeded. The file is still written beside its name and renamed over it: the
+        # name may be a hard link to the published file (never write through it), and a
+        # shared file (an image) may be written by several jobs at once.
         digest = hashlib.sha256()
         size = 0
-        if target.exists():  # maybe a hard link to the published file: never write through
-            target.unlink()
-        with open(target, "wb") as fh:
+        tmp = folder / f".{target.name}.{os.getpid()}-{threading.get_ident()}.tmp"
+        with open(tmp, "wb") as fh:
             for chunk in chunks:
                 fh.write(chunk)
                 digest.update(chunk)
                 size += len(chunk)
+        os.replace(tmp, target)
         artifact = Artifact(
             self.channel.name,
             (locale or "") if shared else self.locale,
