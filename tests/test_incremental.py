@@ -115,6 +115,34 @@ def test_writing_a_staged_file_never_writes_into_the_live_one(tmp_path: Path) ->
     assert (staging / "web/media/a.jpg").read_bytes() == b"new"
 
 
+def test_jobs_writing_the_same_shared_file_at_once_do_not_collide(tmp_path: Path) -> None:
+    """Two locales' jobs copy the same image into ``web/media/`` at the same time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pim.channels.base import RenderContext
+    from pim.channels.web import WebChannel, WebOptions
+
+    staging = tmp_path / "staging"
+    payload = os.urandom(64 * 1024)
+
+    def job(locale: str) -> int:
+        ctx = RenderContext(
+            WebChannel(WebOptions()),
+            locale,
+            Publication(MOMENT, base_url="https://shop.example"),
+            staging,
+            tmp_path / "media",
+        )
+        for _ in range(300):
+            ctx.write("media/medium/a.jpg", payload, shared=True)
+        return len(ctx.written)
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(job, ["de_DE", "pl_PL", "en_GB", "fr_FR"])) == [300] * 4
+    assert (staging / "web/media/medium/a.jpg").read_bytes() == payload
+    assert os.listdir(staging / "web/media/medium") == ["a.jpg"]
+
+
 def test_full_renders_everything(example: Catalogue, tmp_path: Path) -> None:
     out = tmp_path / "out"
     _publish(example, out, MOMENT)
