@@ -195,6 +195,14 @@ class _ImportState:
     def problem(self, message: str, row: int | None = None, column: str | None = None) -> None:
         self.problems.append(Problem(self.file, message, row, column))
 
+    def remember_values(self, sku: str, values: Values) -> None:
+        """Keep a product model's values, forgetting the oldest beyond ``MODEL_CACHE_SIZE``."""
+        cache = self.model_values
+        cache.pop(sku, None)
+        cache[sku] = values
+        while len(cache) > MODEL_CACHE_SIZE:
+            del cache[next(iter(cache))]
+
     def warn(self, kind: str, message: str, row: int | None, column: str | None) -> None:
         assert self.report is not None
         self.report.warnings.append(Problem(self.file, message, row, column, kind))
@@ -386,7 +394,7 @@ def _process_batch(
     for sku, stored in existing.items():
         if stored.kind == "model":
             state.models[sku] = _Model(stored.family, stored.family_variant, stored.parent)
-            state.model_values[sku] = stored.values
+            state.remember_values(sku, stored.values)
     batch = _without_case_twins(conn, state, batch, existing, id_column)
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
@@ -422,9 +430,7 @@ def _process_batch(
             )
         if record.kind == "model":
             state.models[record.sku] = _Model(family, family_variant, parent)
-            state.model_values[record.sku] = values
-            while len(state.model_values) > MODEL_CACHE_SIZE:
-                del state.model_values[next(iter(state.model_values))]
+            state.remember_values(record.sku, values)
         row = {
             "sku": record.sku,
             "kind": record.kind,
@@ -510,7 +516,7 @@ def _model(conn: Connection, state: _ImportState, sku: str) -> _Model | None:
             state.models[sku] = None
         else:
             state.models[sku] = _Model(row.family, row.family_variant, row.parent)
-            state.model_values[sku] = row.values
+            state.remember_values(sku, row.values)
     return state.models[sku]
 
 
@@ -522,7 +528,7 @@ def _inherited_values(conn: Connection, state: _ImportState, chain: list[str]) -
         if values is None:
             p = product_table.c
             values = conn.execute(select(p["values"]).where(p.sku == sku)).scalar() or {}
-            state.model_values[sku] = values
+            state.remember_values(sku, values)
         merged.update(values)
     return merged
 
