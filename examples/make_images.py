@@ -1,12 +1,16 @@
-"""Draw the example catalogue's product images with Pillow (no downloads).
+"""Draw the example catalogue's product images with Pillow and typeset its manuals with
+WeasyPrint (no downloads).
 
 Reads ``products.csv`` beside the images folder and draws every image it references, a
-simple picture of the kind of product in its colour. Run: ``python examples/make_images.py``.
+simple picture of the kind of product in its colour; reads ``support.csv`` and draws its
+instructions' step images and writes its manuals (a PDF per product and language).
+Run: ``python examples/make_images.py``.
 """
 
 from __future__ import annotations
 
 import csv
+import html
 import sys
 from pathlib import Path
 
@@ -100,18 +104,66 @@ def draw(path: Path, sku: str, colour: str) -> None:
     img.save(path, format="PNG", optimize=True)
 
 
+MANUAL_TITLES = {
+    "en_US": "User manual",
+    "de_DE": "Bedienungsanleitung",
+    "pl_PL": "Instrukcja obsługi",
+}
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh, delimiter=";"))
+
+
+def write_manual(path: Path, name: str, locale: str, instructions: str) -> None:
+    """A two-page manual: a cover with the product's name, then its instructions."""
+    from weasyprint import HTML
+
+    lines = "".join(f"<p>{html.escape(line)}</p>" for line in instructions.splitlines())
+    title = MANUAL_TITLES.get(locale, MANUAL_TITLES["en_US"])
+    page = (
+        f'<html lang="{locale[:2]}"><head><style>@page {{ size: A5; margin: 18mm }}'
+        "body { font-family: 'DejaVu Sans', sans-serif; font-size: 10pt }"
+        "h1 { margin-top: 60mm; font-size: 22pt } .cover { page-break-after: always }"
+        f'</style></head><body><div class="cover"><h1>{html.escape(name)}</h1>'
+        f"<h2>{html.escape(title)}</h2></div>{lines}</body></html>"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    HTML(string=page, base_url=None).write_pdf(path)
+
+
 def main(folder: Path) -> int:
-    """Draw every image ``folder/products.csv`` references; returns how many."""
+    """Draw every image ``folder/products.csv`` and ``support.csv`` reference and write the
+    manuals ``support.csv`` names; returns how many files."""
     count = 0
-    with (folder / "products.csv").open(encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh, delimiter=";"):
-            refs = [row.get("image", ""), *(row.get("gallery") or "").split(",")]
-            for ref in filter(None, (r.strip() for r in refs)):
-                draw(folder / ref, row["sku"], row.get("color") or "")
+    products = {}
+    for row in _rows(folder / "products.csv"):
+        products[row["sku"]] = row
+        refs = [row.get("image", ""), *(row.get("gallery") or "").split(",")]
+        for ref in filter(None, (r.strip() for r in refs)):
+            draw(folder / ref, row["sku"], row.get("color") or "")
+            count += 1
+    for row in _rows(folder / "support.csv"):
+        product = products.get(row["sku"], {})
+        for column, cell in row.items():
+            if column.startswith("instructions-") and cell:
+                for line in cell.splitlines():
+                    ref = line.rpartition(" | ")[2].strip() if " | " in line else ""
+                    if ref.startswith("images/") and not (folder / ref).exists():
+                        draw(folder / ref, row["sku"], product.get("color") or "")
+                        count += 1
+            elif column.startswith("manual-") and cell:
+                locale = column.removeprefix("manual-")
+                name = product.get(f"name-{locale}") or product.get("name-en_US") or row["sku"]
+                text = row.get(f"instructions-{locale}") or row.get("instructions-en_US", "")
+                write_manual(folder / cell, name, locale, text)
                 count += 1
     return count
 
 
 if __name__ == "__main__":
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "catalogue"
-    print(f"drew {main(target)} images in {target / 'images'}")
+    print(f"made {main(target)} images and manuals in {target}")

@@ -6,8 +6,10 @@ JSON-LD, each feed, the kiosk's data, the PDFs' text) is compared with them per 
 locale: name, price and currency, sale price, availability, main image (by content hash).
 Links (feed items, the kiosk's QR targets, the QR codes decoded from the PDFs' rendered
 pages) must lead to a published landing page of the same product and locale with the
-channel's UTM tags. Every file must match the manifest's checksum, and a
-product the manifest lists as skipped must be absent from that channel.
+channel's UTM tags; support links and codes (instruction sheets, the kiosk's help code) to
+its support section, and every document a support section lists must be published. Every
+file must match the manifest's checksum, and a product the manifest lists as skipped must be
+absent from that channel.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from lxml import etree, html
 
 from pim.channels.kiosk import KioskChannel
 from pim.channels.pdf import PdfChannel
+from pim.channels.pdf.instructions import SUPPORT_UTM_SOURCE
 from pim.errors import VitrinaError
 from pim.i18n import text_direction
+from pim.links import SUPPORT_ANCHOR as SUPPORT
 from pim.manifest import MANIFEST, read_manifest
 
 G = "{http://base.google.com/ns/1.0}"
@@ -69,6 +73,9 @@ class _Audit:
         self.found: list[Disagreement] = []
         self.docs: dict[tuple[str, str], dict[str, Any]] = {}
         self.base = (self.manifest.get("context") or {}).get("base_url") or ""
+        self.checksum_of = {a["path"]: a["sha256"] for a in self.manifest.get("artifacts", [])}
+        self.without_section: set[tuple[str, str]] = set()
+        """Products whose landing page lacks the support section its document announces."""
 
     def disagree(
         self, sku: str, locale: str, field: str, channel: str, value: Any, expected: Any
@@ -89,11 +96,7 @@ class _Audit:
             if not path.is_file():
                 self.disagree("", a["locale"], "file", "manifest", f"{a['path']}: missing", "")
                 continue
-            digest = hashlib.sha256()
-            with open(path, "rb") as fh:
-                while chunk := fh.read(1 << 20):
-                    digest.update(chunk)
-            if digest.hexdigest() != a["sha256"]:
+            if self.file_hash(a["path"]) != a["sha256"]:
                 self.disagree(
                     "", a["locale"], "file", "manifest", f"{a['path']}: changed", a["sha256"]
                 )
@@ -158,6 +161,44 @@ class _Audit:
                 self.url_image_hash(images[0]) if images else None,
                 self.main_image(doc),
             )
+            if doc.get("support"):
+                self.support_section(doc, tree)
+
+    def support_section(self, doc: dict[str, Any], tree: Any) -> None:
+        """The landing page has the support section its document announces, and every
+        document listed there is published with the manifest's checksum."""
+        sku, locale = doc["sku"], doc["locale"]
+        support = doc["support"]
+        self.compare(sku, locale, "support", "web", support["url"], f"{doc['url']}#{SUPPORT}")
+        if not tree.xpath(f"//*[@id='{SUPPORT}']"):
+            self.without_section.add((sku, locale))
+            self.disagree(sku, locale, "support", "web", "no support section", doc["page"])
+        for d in support["documents"]:
+            path = f"web/{d['src']}"
+            if path not in self.checksum_of or not (self.out / path).is_file():
+                self.disagree(sku, locale, "document", "web", f"{path}: not published", d["title"])
+            else:
+                self.compare(
+                    sku, locale, "document", "web", self.file_hash(path), self.checksum_of[path]
+                )
+
+    def file_hash(self, path: str) -> str:
+        digest = hashlib.sha256()
+        with open(self.out / path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+    def support(self, url: str, sku: str, locale: str, channel: str, source: str) -> None:
+        """``url`` must open the support section of ``sku``'s landing page in ``locale``."""
+        self.landing(url, sku, locale, channel, source)
+        doc = self.docs.get((sku, locale))
+        if urlsplit(url).fragment != SUPPORT:
+            self.disagree(sku, locale, "support", channel, url, f"a link to #{SUPPORT}")
+        elif doc is not None and not doc.get("support"):
+            self.disagree(sku, locale, "support", channel, url, "a product with support content")
+        elif (sku, locale) in self.without_section:
+            self.disagree(sku, locale, "support", channel, url, "a page with a support section")
 
     def main_image(self, doc: dict[str, Any]) -> str | None:
         return self.image_hash(doc["images"][0]["fallback"]) if doc["images"] else None
@@ -169,8 +210,8 @@ class _Audit:
         if doc is None:
             self.disagree(sku, locale, "link", channel, url, "a product published on the web")
             return
-        if url.split("?")[0] != doc["url"]:
-            self.disagree(sku, locale, "link", channel, url.split("?")[0], doc["url"])
+        if _page(url) != doc["url"]:
+            self.disagree(sku, locale, "link", channel, _page(url), doc["url"])
         page = self.out / "web" / doc["page"]
         if not page.is_file():
             self.disagree(sku, locale, "link", channel, f"{url}: no landing page", doc["page"])
@@ -242,6 +283,10 @@ class _Audit:
                     (doc["availability"] or {}).get("code"),
                 )
                 self.landing(p["link"], sku, locale, channel, KioskChannel.utm_source)
+                if p.get("support"):
+                    self.support(
+                        p["support"]["link"], sku, locale, channel, KioskChannel.utm_source
+                    )
 
     def pdfs(self) -> None:
         """Every PDF's QR codes (decoded from its rendered pages) lead to the landing page of
@@ -253,17 +298,23 @@ class _Audit:
             locale = pdf.relative_to(self.out / "pdf").parts[0]
             channel = f"pdf/{pdf.relative_to(self.out / 'pdf' / locale).as_posix()}"
             texts, codes = _read_pdf(pdf)
-            coded = {by_url[u.split("?")[0]]["sku"] for _, u in codes if u.split("?")[0] in by_url}
+            coded = {by_url[_page(u)]["sku"] for _, u in codes if _page(u) in by_url}
             for sku in listed.get(pdf.relative_to(self.out).as_posix(), []):
                 if sku not in coded:  # every product printed carries a code to its own page
                     self.disagree(sku, locale, "qr", channel, "no QR code to its page", "one")
+            sheets = channel.startswith("pdf/instructions/")
             for number, url in codes:
-                doc = by_url.get(url.split("?")[0])
+                doc = by_url.get(_page(url))
                 if doc is None:
                     self.disagree("", locale, "qr", channel, url, "a published landing page")
                     continue
                 sku = doc["sku"]
-                self.landing(url, sku, locale, channel, PdfChannel.utm_source)
+                help_code = urlsplit(url).fragment == SUPPORT
+                if help_code or sheets:  # instruction sheets' codes open the support section
+                    source = SUPPORT_UTM_SOURCE if sheets else PdfChannel.utm_source
+                    self.support(url, sku, locale, channel, source)
+                else:
+                    self.landing(url, sku, locale, channel, PdfChannel.utm_source)
                 text = texts[number] if number < len(texts) else ""
                 rtl = text_direction(locale) == "rtl"
                 if not _printed(doc["name"], text, rtl):
@@ -271,7 +322,7 @@ class _Audit:
                         sku, locale, "name", channel, f"not on page {number + 1}", doc["name"]
                     )
                 price = (doc["current_price"] or {}).get("formatted")
-                if price and not _printed(price, text, rtl):
+                if price and not sheets and not _printed(price, text, rtl):
                     self.disagree(sku, locale, "price", channel, f"not on page {number + 1}", price)
 
     def skipped(self) -> None:
@@ -310,6 +361,11 @@ code points: no font prints them, so a PDF's text leaves them out."""
 
 _HYPHENS = str.maketrans("", "", "-\u2010\u2011\u00ad")
 """Hyphens, which a PDF adds where it breaks a word over two lines."""
+
+
+def _page(url: str) -> str:
+    """A link without its query and fragment: the landing page it opens."""
+    return url.split("#")[0].split("?")[0]
 
 
 def _flat(text: str) -> str:

@@ -320,9 +320,9 @@ class Catalogue:
         with self.engine.connect() as conn:
             m = media_table.c
             rows = conn.execute(
-                select(m.key, m.mime, m.width, m.height).where(m.key.in_(list(keys)))
+                select(m.key, m.mime, m.width, m.height, m.bytes).where(m.key.in_(list(keys)))
             ).all()
-        return {r.key: MediaInfo(r.key, r.mime, r.width, r.height) for r in rows}
+        return {r.key: MediaInfo(r.key, r.mime, r.width, r.height, r.bytes) for r in rows}
 
     # -- resolution ---------------------------------------------------------------------
 

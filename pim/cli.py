@@ -572,7 +572,7 @@ def demo(
             )
         images = source / "images"
         script = source.parent / "make_images.py"
-        if not images.is_dir() and script.is_file():
+        if not (images.is_dir() and (source / "manuals").is_dir()) and script.is_file():
             runpy.run_path(str(script), run_name="vitrina_demo")["main"](source)
         out_dir.mkdir(parents=True, exist_ok=True)
         db = out_dir / "catalogue.db"

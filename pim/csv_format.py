@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from pim.errors import Problem
+from pim.instructions import step_images
 from pim.records import MediaRef, ProductRecord, ValueKey, canonical_rank, values_from
 from pim.structure import MEDIA_TYPES, Structure
 from pim.values import amount_value, boolean_value, cell_value, metric_unit, split_list
@@ -294,6 +295,11 @@ class _RowReader:
                         raise ValueError("expected one file path")
                     values[key] = paths if kind == "gallery" else paths[0]
                     record.media += [MediaRef(*key, p, name) for p in paths]
+                elif kind == "instructions":
+                    if self.line_breaks:
+                        raw = raw.replace("\\r\\n", "\n").replace("\\n", "\n")
+                    values[key] = data = cell_value(attr, raw)
+                    record.media += [MediaRef(*key, p, name) for p in step_images(data)]
                 else:
                     if self.line_breaks and kind == "textarea" and "\\n" in raw:
                         raw = raw.replace("\\r\\n", "\n").replace("\\n", "\n")

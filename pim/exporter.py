@@ -21,6 +21,7 @@ import yaml
 
 from pim import csv_format, jsonl_format
 from pim.errors import ConfigError
+from pim.instructions import instructions_text, step_images, with_step_images
 from pim.media import MediaStore
 from pim.records import ProductRecord
 from pim.structure import MEDIA_TYPES, Structure, dump_structure
@@ -63,12 +64,19 @@ def export_catalogue(
         yaml.safe_dump(dump_structure(structure), fh, allow_unicode=True, sort_keys=False)
     report.files["structure.yaml"] = 1
     media_attrs = {c for c, a in structure.attributes.items() if a.type in MEDIA_TYPES}
+    instruction_attrs = {c for c, a in structure.attributes.items() if a.type == "instructions"}
     used_media: set[str] = set()
 
     def text_of(code: str, data: Any) -> Any:
         if code in media_attrs:
             used_media.add(data)
             return f"media/{data}"
+        if code in instruction_attrs:
+            images = {key: f"media/{key}" for key in step_images(data)}
+            used_media.update(images)
+            return (
+                instructions_text(data, images) if fmt == "csv" else with_step_images(data, images)
+            )
         return data
 
     for kind, name in (("model", "product_models"), ("product", "products")):

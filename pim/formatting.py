@@ -85,3 +85,22 @@ def format_validity(start: date | None, end: date | None, locale: str) -> str:
 def format_boolean(value: bool, locale: str) -> str:
     """``Yes`` or ``No`` in the locale."""
     return gettext_for(locale, "Yes") if value else gettext_for(locale, "No")
+
+
+@lru_cache(maxsize=4096)
+def format_file_size(size: int, locale: str) -> str:
+    """A file's size for a download link: ``840 kB``, ``1,2 MB`` (decimal units)."""
+    where = babel_locale(locale)
+    if size < 1_000_000:
+        amount, unit = Decimal(max(size, 1_000) // 100) / 10, "digital-kilobyte"
+        amount = amount.to_integral_value() if amount >= 10 else amount
+    else:
+        amount, unit = (Decimal(size) / 1_000_000).quantize(Decimal("0.1")), "digital-megabyte"
+    return str(format_unit(amount, unit, length="short", locale=where))
+
+
+@lru_cache(maxsize=1024)
+def format_language(code: str, locale: str) -> str:
+    """The language of locale ``code`` named in ``locale``: ``German``, ``Deutsch``."""
+    name = babel_locale(code).get_language_name(babel_locale(locale)) or code
+    return name[:1].upper() + name[1:]

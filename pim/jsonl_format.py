@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pim.errors import Problem
+from pim.instructions import step_images
 from pim.records import (
     ASSOCIATION_TARGETS,
     MediaRef,
@@ -254,6 +255,10 @@ def _values(
                     record.media += [MediaRef(*key, p, f"{where}.data") for p in paths]
                 else:
                     values[key] = json_value(attr, data)
+                    if attr.type == "instructions":
+                        record.media += [
+                            MediaRef(*key, p, f"{where}.data") for p in step_images(values[key])
+                        ]
             except ValueError as exc:
                 problem(f"{where}.data", str(exc))
     return values_from(values)

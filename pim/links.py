@@ -67,6 +67,10 @@ class PersonalCode:
     segment: str | None = None
 
 
+SUPPORT_ANCHOR = "support"
+"""The id of the landing page's after-sales section."""
+
+
 @dataclass(frozen=True, slots=True)
 class UTM:
     """The UTM tags a channel puts on its links."""
@@ -110,6 +114,11 @@ class LinkBuilder:
                 f"landing pages ({url}) must be under the base URL {base} to be published",
             )
         return urlsplit(url).path[len(urlsplit(base).path) :]
+
+    def support_url(self, view: Linkable, utm: UTM | None = None) -> str:
+        """The landing page's support section (``#support``), tracked when ``utm`` is given."""
+        page = self.landing_url(view) if utm is None else self.product_url(view, utm)
+        return f"{page}#{SUPPORT_ANCHOR}"
 
     def site_url(self, path: str) -> str:
         """The absolute URL of a file published at ``path`` under the base URL."""

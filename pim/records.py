@@ -96,6 +96,11 @@ def replace_data(values: Values, key: ValueKey, old: Any, new: Any) -> None:
     for entry in values.get(key[0], ()):
         if entry["locale"] == key[1] and entry["scope"] == key[2]:
             data = entry["data"]
+            if isinstance(data, dict) and "steps" in data:  # instructions: a step's image
+                for step in data["steps"]:
+                    if step.get("image") == old:
+                        step["image"] = new
+                continue
             entry["data"] = (
                 [new if d == old else d for d in data] if isinstance(data, list) else new
             )
@@ -107,6 +112,11 @@ def remove_data(values: Values, key: ValueKey, item: Any) -> None:
     for entry in list(entries):
         if entry["locale"] == key[1] and entry["scope"] == key[2]:
             data = entry["data"]
+            if isinstance(data, dict) and "steps" in data:  # instructions: a step's image
+                for step in data["steps"]:
+                    if step.get("image") == item:
+                        step["image"] = None
+                continue
             if isinstance(data, list) and len(data) > 1:
                 entry["data"] = [d for d in data if d != item]
             else:

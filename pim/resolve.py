@@ -26,10 +26,13 @@ from pim.errors import ResolutionError
 from pim.formatting import (
     format_boolean,
     format_date,
+    format_file_size,
+    format_language,
     format_measure,
     format_number,
     format_validity,
 )
+from pim.instructions import step_images
 from pim.media import DERIVATIVE_FORMATS, DERIVATIVE_SIZES, derivative_key, derivative_size
 from pim.records import ProductRecord, Values
 from pim.structure import MEDIA_TYPES, AttributeDef, Structure
@@ -38,13 +41,21 @@ from pim.view import (
     Availability,
     CategoryPath,
     Derivative,
+    DocumentView,
     ImageView,
+    InstructionsView,
     Money,
     ProductView,
     ResolutionContext,
     SalePrice,
+    Step,
+    SupportView,
+    TroubleshootingRow,
 )
 
+SECTION_TYPES = MEDIA_TYPES | {"instructions"}
+"""Attribute types shown in sections of their own (images, documents, instructions), not
+among the attributes."""
 RICH_TEXT_TAGS = {
     "p",
     "br",
@@ -95,6 +106,7 @@ class MediaInfo:
     mime: str
     width: int | None
     height: int | None
+    bytes: int = 0
 
 
 def sanitize_html(text: str) -> str:
@@ -185,7 +197,7 @@ class Resolver:
                 if a not in core
                 and a not in own
                 and a not in self._unavailable
-                and structure.attributes[a].type not in MEDIA_TYPES
+                and structure.attributes[a].type not in SECTION_TYPES
                 and self._audience_sees(structure.attributes[a])
             )
             self._name_role[code] = fam.attribute_as_label or self.roles.name
@@ -198,6 +210,19 @@ class Resolver:
                 )
             )
         self._visible[None] = ()
+        self._documents = tuple(
+            attr
+            for attr in (structure.attributes.get(c) for c in self.roles.documents)
+            if attr is not None and attr.code not in self._unavailable and self._audience_sees(attr)
+        )
+        instructions = structure.attributes.get(self.roles.instructions or "")
+        self._instructions = (
+            instructions
+            if instructions is not None
+            and instructions.code not in self._unavailable
+            and self._audience_sees(instructions)
+            else None
+        )
         self._labels = {
             code: self._label(attr.labels, code) for code, attr in structure.attributes.items()
         }
@@ -338,6 +363,7 @@ class Resolver:
         weight_attr = self._attrs.get(roles.weight or "")
         prices = self._all_money(self._role(values, roles.price, sources))
         images = self._images(values, name, media or {}, self._image_roles.get(family))
+        support = self._support(values, name, media or {}, sources)
         price = self._in_currency(prices)
         sale = self._sale(values, sources) if price is not None else None  # a sale lowers a price
         view = ProductView(
@@ -365,6 +391,7 @@ class Resolver:
             images=images,
             attributes=attributes,
             categories=categories,
+            support=support,
             sources=MappingProxyType(sources),
             missing=(missing := self.missing(family, values)),
             complete=not missing,
@@ -534,31 +561,104 @@ class Resolver:
                 keys.append(data)
             elif isinstance(data, list):
                 keys.extend(data)
-        images = []
-        for key in dict.fromkeys(keys):
-            info = media.get(key)
-            if info is None or info.width is None or info.height is None:
-                continue
-            derivatives = self._derivatives.get(key)
-            if derivatives is None:
-                derivatives = tuple(
-                    Derivative(
-                        name,
-                        derivative_key(key, name, ext),
-                        *derivative_size(info.width, info.height, side),
-                        mime,
-                    )
-                    for name, side in DERIVATIVE_SIZES.items()
-                    for ext, (_, mime) in DERIVATIVE_FORMATS.items()
+        images = (self._image(key, media.get(key), alt) for key in dict.fromkeys(keys))
+        return tuple(image for image in images if image is not None)
+
+    def _image(self, key: str, info: MediaInfo | None, alt: str) -> ImageView | None:
+        """The image ``key`` with its derivatives; None if it is not a stored image."""
+        if info is None or info.width is None or info.height is None:
+            return None
+        derivatives = self._derivatives.get(key)
+        if derivatives is None:
+            derivatives = tuple(
+                Derivative(
+                    name,
+                    derivative_key(key, name, ext),
+                    *derivative_size(info.width, info.height, side),
+                    mime,
                 )
-                if len(self._derivatives) < ATTRIBUTE_CACHE_SIZE:
-                    self._derivatives[key] = derivatives
-            images.append(
-                ImageView(
-                    key, f"{key[:2]}/{key}", info.mime, info.width, info.height, alt, derivatives
+                for name, side in DERIVATIVE_SIZES.items()
+                for ext, (_, mime) in DERIVATIVE_FORMATS.items()
+            )
+            if len(self._derivatives) < ATTRIBUTE_CACHE_SIZE:
+                self._derivatives[key] = derivatives
+        return ImageView(
+            key, f"{key[:2]}/{key}", info.mime, info.width, info.height, alt, derivatives
+        )
+
+    def _support(
+        self, values: Values, name: str, media: Mapping[str, MediaInfo], sources: dict[str, str]
+    ) -> SupportView | None:
+        """The after-sales documents and instructions of a product, if it has any."""
+        documents = [
+            d for attr in self._documents for d in self._document_views(values, attr, media)
+        ]
+        instructions = None
+        data, source = self.lookup(values, self._instructions)
+        if isinstance(data, dict) and self._instructions is not None:
+            if source is not None:
+                sources[self._instructions.code] = source
+            instructions = InstructionsView(
+                source,
+                format_language(source, self.locale) if source else "",
+                source is not None and source != self.locale,
+                tuple(
+                    Step(
+                        n,
+                        step["text"],
+                        self._image(
+                            step.get("image") or "",
+                            media.get(step.get("image") or ""),
+                            f"{name} – {n}",
+                        ),
+                    )
+                    for n, step in enumerate(data.get("steps", ()), 1)
+                ),
+                tuple(data.get("warnings", ())),
+                tuple(TroubleshootingRow(**row) for row in data.get("troubleshooting", ())),
+            )
+        if not documents and instructions is None:
+            return None
+        return SupportView(tuple(documents), instructions)
+
+    def _document_views(
+        self, values: Values, attr: AttributeDef, media: Mapping[str, MediaInfo]
+    ) -> list[DocumentView]:
+        """Every language's file of a document attribute, the view's own (or fallback) first."""
+        primary, _ = self.lookup(values, attr)
+        scope = self.channel.code if attr.scopable else None
+        rank = {loc: i for i, loc in enumerate(self.chain)}
+        entries = sorted(
+            (e for e in values.get(attr.code, ()) if e["scope"] == scope),
+            key=lambda e: (
+                e["data"] != primary,
+                rank.get(e["locale"], len(rank)),
+                e["locale"] or "",
+            ),
+        )
+        if not attr.localizable:
+            entries = entries[:1]
+        views: list[DocumentView] = []
+        for e in entries:
+            info = media.get(e["data"])
+            if info is None:
+                continue
+            locale = e["locale"] if attr.localizable else None
+            views.append(
+                DocumentView(
+                    info.key,
+                    f"{info.key[:2]}/{info.key}",
+                    info.mime,
+                    info.bytes,
+                    format_file_size(info.bytes, self.locale),
+                    attr.code,
+                    self._labels[attr.code],
+                    locale,
+                    format_language(locale, self.locale) if locale else "",
+                    e["data"] == primary and not views,
                 )
             )
-        return tuple(images)
+        return views
 
 
 def _attribute_facts(a: AttributeValue) -> tuple[Any, ...]:
@@ -569,6 +669,22 @@ def _attribute_facts(a: AttributeValue) -> tuple[Any, ...]:
 
 def _money_facts(m: Money | None) -> tuple[str, str] | None:
     return (format(m.amount, "f"), m.currency) if m is not None else None
+
+
+def _support_facts(support: SupportView | None) -> Any:
+    if support is None:
+        return None
+    facts: list[Any] = [[(d.key, d.locale, d.title, d.size, d.primary) for d in support.documents]]
+    i = support.instructions
+    if i is not None:
+        facts += [
+            i.locale,
+            i.language,
+            [(s.text, s.image.key if s.image else None) for s in i.steps],
+            i.warnings,
+            [(r.symptom, r.cause, r.remedy) for r in i.troubleshooting],
+        ]
+    return facts
 
 
 def view_fingerprint(view: ProductView) -> str:
@@ -611,6 +727,7 @@ def view_fingerprint(view: ProductView) -> str:
         [(i.key, i.width, i.height, i.alt) for i in view.images],
         [_attribute_facts(a) for a in view.attributes],
         [(c.codes, c.labels) for c in view.categories],
+        _support_facts(view.support),
         dict(view.sources),
         view.complete,
         view.missing,
@@ -649,14 +766,19 @@ def resolve_product(
 
 
 def media_keys(records: Iterable[ProductRecord], structure: Structure) -> set[str]:
-    """Media keys referenced by the image roles of ``records``."""
+    """Media keys referenced by the image and document roles of ``records`` (and the
+    images of their instructions' steps)."""
     codes = set(structure.roles.images) | {
         f.attribute_as_image for f in structure.families.values() if f.attribute_as_image
     }
+    codes |= set(structure.roles.documents)
+    instructions = structure.roles.instructions
     keys: set[str] = set()
     for record in records:
         for code in codes:
             for entry in record.values.get(code, ()):
                 data = entry["data"]
                 keys.update(data if isinstance(data, list) else [data])
+        for entry in record.values.get(instructions or "", ()):
+            keys.update(step_images(entry["data"]))
     return keys

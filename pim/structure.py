@@ -35,6 +35,7 @@ AttributeType = Literal[
     "gallery",
     "file",
     "reference",
+    "instructions",
 ]
 MEDIA_TYPES = frozenset({"image", "gallery", "file"})
 AXIS_TYPES = frozenset({"simpleselect", "boolean", "metric", "text"})
@@ -236,6 +237,11 @@ class Roles(_Frozen):
     mpn: str | None = None
     weight: str | None = "weight"
     unit_price_measure: str | None = None
+    instructions: str | None = None
+    """An ``instructions`` attribute: the steps, warnings and troubleshooting after sale."""
+    documents: tuple[str, ...] = ()
+    """``file`` attributes holding after-sales documents (manuals, declarations of
+    conformity, safety sheets), listed in this order in the support section."""
 
     def codes(self) -> list[str]:
         """Every attribute code named by a role."""
@@ -252,8 +258,9 @@ class Roles(_Frozen):
             self.mpn,
             self.weight,
             self.unit_price_measure,
+            self.instructions,
         ]
-        return [c for c in single if c] + list(self.images)
+        return [c for c in single if c] + list(self.images) + list(self.documents)
 
 
 class Structure(_Frozen):
@@ -489,6 +496,13 @@ class Structure(_Frozen):
             for c in value if isinstance(value, list | tuple) else [value]:
                 if c and c not in self.attributes:
                     yield f"roles.{role}", f"unknown attribute {c!r}"
+        wanted = {"instructions": "instructions", "documents": "file"}
+        for role, kind in wanted.items():
+            value = getattr(self.roles, role)
+            for c in value if isinstance(value, tuple) else [value]:
+                attr = self.attributes.get(c or "")
+                if attr is not None and attr.type != kind:
+                    yield f"roles.{role}", f"{c!r} is a {attr.type} attribute; expected {kind}"
 
 
 def read_structure_file(path: Path) -> tuple[Structure, set[str]]:

@@ -15,6 +15,8 @@ that says what was expected. Stored shapes follow Akeneo's REST API::
     image, file                 "<sha256>.<ext>"       (a media key)
     gallery                     ["<sha256>.png", …]
     reference                   ["SKU-1", "SKU-2"]
+    instructions                {"steps": […], "warnings": […], "troubleshooting": […]}
+                                (see :mod:`pim.instructions`)
 """
 
 from __future__ import annotations
@@ -229,6 +231,10 @@ def cell_value(attr: AttributeDef, cell: str) -> Any:
         return [option_value(attr, item) for item in split_list(cell)]
     if kind == "reference":
         return split_list(cell)
+    if kind == "instructions":
+        from pim.instructions import parse_instructions
+
+        return parse_instructions(cell)
     raise ValueError(f"attribute type {kind} is not read from a single cell")
 
 
@@ -265,6 +271,10 @@ def json_value(attr: AttributeDef, data: Any) -> Any:
             raise ValueError("expected {amount, unit}")
         unit = metric_unit(attr, data.get("unit") or attr.default_unit)
         return {"amount": amount_value(attr, data["amount"], what="amount"), "unit": unit}
+    if kind == "instructions":
+        from pim.instructions import instructions_value
+
+        return instructions_value(data)
     return (
         cell_value(attr, data)
         if isinstance(data, str)

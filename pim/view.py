@@ -155,6 +155,71 @@ class CategoryPath:
 
 
 @dataclass(frozen=True, slots=True)
+class DocumentView:
+    """An after-sales document (a manual, a declaration of conformity…) in one language."""
+
+    key: str
+    """Its media key (``<sha256>.pdf``); ``path`` is relative to the media root."""
+    path: str
+    mime: str
+    bytes: int
+    size: str
+    """The size formatted for the view's locale (``1,2 MB``)."""
+    kind: str
+    """The attribute holding it (``manual``)."""
+    title: str
+    locale: str | None
+    """The document's own language (None: one file for every language)."""
+    language: str
+    """That language named in the view's locale (empty for a file of every language)."""
+    primary: bool
+    """The one for the view's locale (its own, else the first of its fallbacks)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One numbered step of the instructions, with an optional image."""
+
+    number: int
+    text: str
+    image: ImageView | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TroubleshootingRow:
+    """What the owner sees, why, and what to do."""
+
+    symptom: str
+    cause: str
+    remedy: str
+
+
+@dataclass(frozen=True, slots=True)
+class InstructionsView:
+    """The instructions in one language, the view's own or the first of its fallbacks."""
+
+    locale: str | None
+    language: str
+    fallback: bool
+    """True when they are not in the view's own language (say so to the reader)."""
+    steps: tuple[Step, ...] = ()
+    warnings: tuple[str, ...] = ()
+    troubleshooting: tuple[TroubleshootingRow, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SupportView:
+    """After-sales content: documents to download and instructions."""
+
+    documents: tuple[DocumentView, ...] = ()
+    instructions: InstructionsView | None = None
+
+    def document(self, kind: str | None = None) -> DocumentView | None:
+        """The primary document (of attribute ``kind``), if any."""
+        return next((d for d in self.documents if d.primary and kind in (None, d.kind)), None)
+
+
+@dataclass(frozen=True, slots=True)
 class ProductView:
     """A product resolved for a :class:`ResolutionContext`."""
 
@@ -184,6 +249,8 @@ class ProductView:
     images: tuple[ImageView, ...] = ()
     attributes: tuple[AttributeValue, ...] = ()
     categories: tuple[CategoryPath, ...] = ()
+    support: SupportView | None = None
+    """After-sales documents and instructions; None when the product has neither."""
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     """Attribute code → locale its value came from, for localizable values."""
     complete: bool = True

@@ -84,7 +84,7 @@ def catalogue(db_url: str, media_root: Path) -> Iterator[Catalogue]:
 def example_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the example catalogue with its images drawn."""
     target = tmp_path_factory.mktemp("example") / "catalogue"
-    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("images"))
+    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("images", "manuals"))
     make_images.main(target)
     return target
 

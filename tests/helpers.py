@@ -43,7 +43,8 @@ HOSTILE = "<script>alert('x')</script> & \"Quoted\" 'Kettle' 😀 \u200fשלום
 
 
 def add_hostile_product(folder: Path) -> None:
-    """Append product ZZ-HOSTILE (hostile name and description) to an example copy."""
+    """Append product ZZ-HOSTILE (hostile name, description and instructions) to an example
+    copy."""
     products = folder / "products.csv"
     columns = products.read_text(encoding="utf-8").splitlines()[0].split(";")
     row = dict.fromkeys(columns, "")
@@ -65,6 +66,19 @@ def add_hostile_product(folder: Path) -> None:
     )
     with products.open("a", encoding="utf-8", newline="") as fh:
         csv.writer(fh, delimiter=";", lineterminator="\n").writerow([row[c] for c in columns])
+    support = folder / "support.csv"
+    columns = support.read_text(encoding="utf-8").splitlines()[0].split(";")
+    row = dict.fromkeys(columns, "")
+    row["sku"] = "ZZ-HOSTILE"
+    row["instructions-en_US"] = "\n".join(
+        [f"! {HOSTILE}", f"1. {HOSTILE}", "2. ]]> & <img src=x onerror=alert(3)>", HOSTILE_TROUBLE]
+    )
+    with support.open("a", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, delimiter=";", lineterminator="\n").writerow([row[c] for c in columns])
+
+
+HOSTILE_TROUBLE = "? <script>alert(4)</script> | javascript:alert(5) | ]]><b>&amp;</b>"
+"""A troubleshooting row of ZZ-HOSTILE's instructions: markup in every cell."""
 
 
 def chromium_path() -> str:

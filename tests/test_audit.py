@@ -203,3 +203,30 @@ def test_right_to_left_pages_are_read_word_by_word() -> None:
     assert not _printed("\u200f638.90 \u200f€", page, rtl=True)
     assert not _printed("שולחן אוכל Loft 220", page, rtl=True)
     assert not _printed("Loft 180", page, rtl=False)  # left to right: in order
+
+
+def test_a_support_section_removed(published: Path, tmp_path: Path) -> None:
+    """The instruction sheet's and the kiosk's help codes lead to a page without help."""
+
+    def damage(out: Path) -> None:
+        page = landing_page(out, "de_DE", "KT-K10")
+        text = page.read_text(encoding="utf-8")
+        start = text.index('<section class="section support" id="support">')
+        end = text.index("</section>", start) + len("</section>")
+        page.write_text(text[:start] + text[end:], encoding="utf-8")
+
+    found = {(d.sku, d.locale, d.field, d.channel) for d in damaged(published, tmp_path, damage)}
+    assert ("KT-K10", "de_DE", "support", "web") in found
+    assert ("KT-K10", "de_DE", "support", "pdf/instructions/KT-K10.pdf") in found
+    assert ("KT-K10", "de_DE", "support", "kiosk/store") in found
+    assert not {f for f in found if f[1] != "de_DE" or f[0] != "KT-K10"} - {
+        ("", "de_DE", "file", "manifest")  # the page was edited
+    }
+
+
+def test_a_manual_missing(published: Path, tmp_path: Path) -> None:
+    doc = json.loads((published / "web/pl_PL/products/KT-K10.json").read_text())
+    manual = doc["support"]["documents"][0]["src"]
+    found = damaged(published, tmp_path, lambda out: (out / "web" / manual).unlink())
+    assert {(d.sku, d.field, d.channel) for d in found if d.sku} == {("KT-K10", "document", "web")}
+    assert {d.locale for d in found if d.sku} == {"de_DE", "pl_PL"}  # listed in both

@@ -17,7 +17,7 @@ from pim import Catalogue, ChannelError, publish, revisions
 from pim.channels.base import Publication
 from pim.cli import app
 from pim.resolve import view_fingerprint
-from pim.view import ProductView
+from pim.view import ProductView, SupportView
 
 MOMENT = datetime(2026, 12, 1, 9, tzinfo=UTC)
 runner = CliRunner()
@@ -134,5 +134,33 @@ def test_the_fingerprint_covers_every_field_of_a_view(example: Catalogue) -> Non
     for field in dataclasses.fields(ProductView):
         if field.name in derived:
             continue
-        changed = dataclasses.replace(view, **{field.name: _other(getattr(view, field.name))})
+        value = getattr(view, field.name)
+        other = SupportView() if field.name == "support" else _other(value)
+        changed = dataclasses.replace(view, **{field.name: other})
         assert view_fingerprint(changed) != base, field.name
+
+
+def test_the_fingerprint_covers_after_sales_content(example: Catalogue) -> None:
+    view = example.resolve("KT-K10", "ecommerce", "de_DE", moment=MOMENT)
+    assert view.support is not None and view.support.instructions is not None
+    base = view_fingerprint(view)
+    steps = view.support.instructions.steps
+    edits = [
+        dataclasses.replace(view.support, documents=view.support.documents[1:]),
+        dataclasses.replace(
+            view.support,
+            instructions=dataclasses.replace(
+                view.support.instructions,
+                steps=(dataclasses.replace(steps[0], text="other"), *steps[1:]),
+            ),
+        ),
+        dataclasses.replace(
+            view.support,
+            instructions=dataclasses.replace(
+                view.support.instructions,
+                troubleshooting=view.support.instructions.troubleshooting[1:],
+            ),
+        ),
+    ]
+    for support in edits:
+        assert view_fingerprint(dataclasses.replace(view, support=support)) != base

@@ -249,7 +249,7 @@ def test_options_image_sizes_and_page_size(example: Catalogue, tmp_path: Path) -
     codes = {a["code"] for a in technician["attributes"]}
     assert "mpn" in codes and "mpn" not in {a["code"] for a in doc["attributes"]}
     assert technician["current_price"] == doc["current_price"]
-    assert {p.parent.name for p in (site / "media").rglob("*.*")} == {"thumb"}
+    assert {p.parent.name for p in (site / "media").rglob("*.*")} == {"thumb", "documents"}
     first = json.loads((site / "de_DE/index.json").read_text())
     assert first["pages"] == 6 and len(first["products"]) == 10
     assert (site / "de_DE/c/headphones/2/index.html").is_file()

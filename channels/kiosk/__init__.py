@@ -22,6 +22,7 @@ from pim.brand import brand_files
 from pim.channels.base import Artifact, Channel, ChannelOptions, RenderContext
 from pim.channels.web.documents import FALLBACK_MIME, key_attribute_codes, media_site_path
 from pim.i18n import html_lang, language_name, ngettext_for, text_direction
+from pim.links import UTM
 from pim.qr import qr_png
 from pim.templating import json_script, render
 from pim.view import Money, ProductView
@@ -93,6 +94,22 @@ class KioskChannel(Channel[KioskOptions]):
                     f"{folder}/{qr}", qr_png(link), [view.sku], shared=True, locale=ctx.locale
                 )
             )
+            support = None
+            if view.support is not None:
+                help_qr = f"qr/{ctx.locale}/{view.sku}-support.png"
+                utm = UTM(self.utm_source, self.utm_medium, content=f"{opts.profile}-support")
+                help_link = ctx.links.support_url(view, utm)
+                artifacts.append(
+                    ctx.write(
+                        f"{folder}/{help_qr}",
+                        qr_png(help_link),
+                        [view.sku],
+                        shared=True,
+                        locale=ctx.locale,
+                    )
+                )
+                manual = view.support.document()
+                support = {"qr": help_qr, "link": help_link, "manual": bool(manual)}
             codes = []
             for path in view.categories:
                 for depth in range(1, len(path.codes)):
@@ -132,6 +149,7 @@ class KioskChannel(Channel[KioskOptions]):
                     "categories": list(dict.fromkeys(codes)),
                     "qr": qr,
                     "link": link,
+                    "support": support,
                     "on_sale": view.sale is not None,
                 }
             )

@@ -28,6 +28,7 @@ from pim.channels.pdf.assembly import TOC_SCHEME, assemble
 from pim.channels.pdf.catalogue import LaidOutPart, Section, parts, sections
 from pim.channels.pdf.fetcher import BASE_URL, ResourceFetcher
 from pim.channels.pdf.images import UnusableImage, print_image
+from pim.channels.pdf.instructions import sheet
 from pim.channels.pdf.personalised import Copy, personalise, slots
 from pim.channels.web.documents import page_path, product_document
 from pim.errors import ChannelError
@@ -93,16 +94,27 @@ class PdfOptions(ChannelOptions):
     label_rows: int = Field(default=7, ge=1, le=12)
     datasheet_files: Literal["combined", "per_product"] = "combined"
     """One file of every sheet per language, or ``datasheets-<audience>/<sku>.pdf``."""
+    instructions: bool = True
+    """Print ``instructions/<sku>.pdf`` for each product with instructions: an instruction
+    sheet for the box, with a QR code to its landing page's support section."""
+    instructions_page_size: Literal["A4", "A5"] = "A5"
+    instructions_layout: Literal["sheet", "folded"] = "sheet"
+    """``folded``: an A4 sheet in landscape with two panels, folded once into an A5 leaflet."""
+    support_qr: Literal["sales", "support", "both"] = "sales"
+    """The QR code of shelf labels and data sheets: to the landing page (sales), to its
+    support section (for products with after-sales content), or both."""
     pdf_variant: Literal["pdf/a-3b", "pdf/a-3u", "pdf/ua-1"] | None = None
     """Archival (PDF/A-3) or accessible, tagged (PDF/UA-1) output. The catalogue is then
     laid out in one piece (assembling parts would lose the variant's structure): slower."""
 
 
+_NONE = {"catalogue": False, "leaflet": False, "labels": False, "instructions": False}
 CONFIGURATIONS: dict[str, dict[str, Any]] = {
-    "catalogue": {"catalogue": True, "leaflet": False, "labels": False, "audiences": []},
-    "leaflet": {"catalogue": False, "leaflet": True, "labels": False, "audiences": []},
-    "labels": {"catalogue": False, "leaflet": False, "labels": True, "audiences": []},
-    "datasheets": {"catalogue": False, "leaflet": False, "labels": False},
+    "catalogue": {**_NONE, "catalogue": True, "audiences": []},
+    "leaflet": {**_NONE, "leaflet": True, "audiences": []},
+    "labels": {**_NONE, "labels": True, "audiences": []},
+    "datasheets": {**_NONE},
+    "instructions": {**_NONE, "instructions": True, "audiences": []},
 }
 """``publish --configuration NAME``: the options that print one edition only."""
 
@@ -146,6 +158,7 @@ class PdfChannel(Channel[PdfOptions]):
                 if self.options.labels:
                     self._add_qr(entry, view, ctx, "labels")
                 ctx.entries.append(entry)
+                artifacts += self._instruction_sheet(view, ctx)
                 continue
             sheet = self._card(view, ctx, f"datasheet-{ctx.audience}")
             sheet["sheet_for"] = ctx.audience
@@ -369,6 +382,22 @@ class PdfChannel(Channel[PdfOptions]):
         """Lay out and write ``template`` (see :meth:`_document`)."""
         return self._write(self._document(template, ctx, products, **context), ctx)
 
+    def _instruction_sheet(self, view: ProductView, ctx: RenderContext) -> list[Artifact]:
+        """``instructions/<sku>.pdf`` when the options print them and the product has some."""
+        data = sheet(view, ctx) if self.options.instructions else None
+        if data is None:
+            return []
+        pdf = self._pdf(
+            "pdf/instructions.html",
+            ctx,
+            [data],
+            sheets=[data],
+            folded=self.options.instructions_layout == "folded",
+            page_size=self.options.instructions_page_size,
+            resource=str,
+        )
+        return [ctx.write(f"instructions/{view.sku}.pdf", pdf, [view.sku])]
+
     @staticmethod
     def _add_qr(entry: dict[str, Any], view: ProductView, ctx: RenderContext, edition: str) -> None:
         """A QR code of ``edition`` (its own ``utm_content``) in the card's resources."""
@@ -400,6 +429,13 @@ class PdfChannel(Channel[PdfOptions]):
                 doc["print_image"] = f"images/{view.sku}.jpg"
             except UnusableImage as exc:
                 ctx.notice(view.sku, "images", f"{image.path}: {exc}; printed a placeholder")
+        doc["support_qr"] = None
+        if self.options.support_qr != "sales" and view.support is not None:
+            path = f"qr/support-{view.sku}.png"
+            content = f"{'labels' if edition == 'catalogue' else edition}-{ctx.locale}"
+            link = ctx.links.support_url(view, UTM(self.utm_source, self.utm_medium, content))
+            resources[path] = qr_png(link)
+            doc["support_qr"] = path
         doc["resources"] = resources
         return doc
 

@@ -25,6 +25,7 @@ from pydantic import Field
 from pim.brand import brand_files
 from pim.channels.base import Artifact, Channel, ChannelOptions, RenderContext
 from pim.channels.web.documents import (
+    document_site_path,
     listing_entry,
     media_site_path,
     page_path,
@@ -125,6 +126,7 @@ class WebChannel(Channel[WebOptions]):
                 for d in img.derivatives
                 if d.name in opts.image_sizes
             ]
+            artifacts += self._support_files(view, ctx)
             doc = product_document(
                 view,
                 ctx,
@@ -151,6 +153,22 @@ class WebChannel(Channel[WebOptions]):
             artifacts.append(ctx.write(page, html, [view.sku], shared=True, locale=ctx.locale))
             ctx.entries.append(listing_entry(doc))
         return artifacts
+
+    def _support_files(self, view: ProductView, ctx: RenderContext) -> list[Artifact]:
+        """The product's after-sales documents and its instructions' step images."""
+        support = view.support
+        if support is None:
+            return []
+        files = [ctx.copy_media(d.path, document_site_path(d)) for d in support.documents]
+        steps = support.instructions.steps if support.instructions else ()
+        files += [
+            ctx.copy_derivative(s.image.key, d, media_site_path(d.path))
+            for s in steps
+            if s.image
+            for d in s.image.derivatives
+            if d.name in self.options.image_sizes
+        ]
+        return files
 
     def _page(
         self,

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from pim.channels.base import ProductRef, RenderContext
-from pim.view import AttributeValue, ImageView, Money, ProductView
+from pim.view import AttributeValue, DocumentView, ImageView, Money, ProductView
 
 FALLBACK_MIME = "image/jpeg"
 
@@ -142,6 +142,58 @@ def product_document(
         ],
         "variants": variants(view, ctx),
         "alternates": alternates(view, ctx),
+        "support": support(view, ctx, image_sizes),
+    }
+
+
+def document_site_path(doc: DocumentView) -> str:
+    """Where an after-sales document is published under ``OUT/web/``."""
+    return f"media/documents/{doc.key}"
+
+
+def support(view: ProductView, ctx: RenderContext, sizes: Sequence[str]) -> dict[str, Any] | None:
+    """The after-sales section: documents to download, instructions (``#support``)."""
+    s = view.support
+    if s is None:
+        return None
+    i = s.instructions
+    return {
+        "url": ctx.links.support_url(view),
+        "documents": [
+            {
+                "kind": d.kind,
+                "title": d.title,
+                "locale": d.locale,
+                "language": d.language,
+                "primary": d.primary,
+                "type": d.mime,
+                "bytes": d.bytes,
+                "size": d.size,
+                "src": document_site_path(d),
+                "url": ctx.links.site_url(document_site_path(d)),
+            }
+            for d in s.documents
+        ],
+        "instructions": None
+        if i is None
+        else {
+            "locale": i.locale,
+            "language": i.language,
+            "fallback": i.fallback,
+            "steps": [
+                {
+                    "number": step.number,
+                    "text": step.text,
+                    "image": image(step.image, sizes, ctx) if step.image else None,
+                }
+                for step in i.steps
+            ],
+            "warnings": list(i.warnings),
+            "troubleshooting": [
+                {"symptom": r.symptom, "cause": r.cause, "remedy": r.remedy}
+                for r in i.troubleshooting
+            ],
+        },
     }
 
 

@@ -24,6 +24,7 @@ from pim.akeneo.importer import OVERLAY
 from pim.akeneo.structure import USED_ATTRIBUTE_COLUMNS, VITRINA_TYPES
 from pim.csv_format import system_cell, value_cells
 from pim.exporter import atomic_text
+from pim.instructions import instructions_text, step_images
 from pim.model import media_table
 from pim.records import ProductRecord, Values
 from pim.structure import MEDIA_TYPES, Structure
@@ -185,11 +186,15 @@ def _channel_currencies(ch: Any) -> tuple[str, ...]:
 
 
 _ATTRIBUTE_COLUMNS = sorted(USED_ATTRIBUTE_COLUMNS)
+AS_TEXTAREA = frozenset({"instructions"})
+"""Vitrina types exported as Akeneo textareas (their text form, see :mod:`pim.instructions`)."""
 
 
 def _attribute_row(code: str, s: Structure) -> dict[str, str]:
     a = s.attributes[code]
-    kind = a.properties.get("type") or VITRINA_TYPES.get(a.type, "pim_catalog_text")
+    kind = a.properties.get("type") or VITRINA_TYPES.get(
+        a.type, "pim_catalog_textarea" if a.type in AS_TEXTAREA else "pim_catalog_text"
+    )
     numeric = a.type in ("number", "metric", "price")
     row = {
         **{k: v for k, v in a.properties.items() if k != "type"},
@@ -220,7 +225,7 @@ def _attribute_row(code: str, s: Structure) -> dict[str, str]:
 def vitrina_settings(structure: Structure) -> dict[str, Any]:
     """The structure's settings Akeneo's files do not hold (for ``vitrina.yaml``)."""
     data = structure.model_dump(mode="json")
-    return {
+    settings = {
         "default_locale": structure.default_locale,
         "audiences": list(structure.audiences),
         "roles": data["roles"],
@@ -239,6 +244,9 @@ def vitrina_settings(structure: Structure) -> dict[str, Any]:
             for code, ch in structure.channels.items()
         },
     }
+    # Akeneo has no instructions type: they travel as textareas, typed again on import
+    typed = {c: {"type": a.type} for c, a in structure.attributes.items() if a.type in AS_TEXTAREA}
+    return {**settings, "attributes": typed} if typed else settings
 
 
 class _Inheritance:
@@ -331,8 +339,17 @@ class _ProductRows:
         self.structure, self.inheritance, self.identifier = structure, inheritance, identifier
         self.folder, self.filenames = folder, filenames
         self.media_attrs = {c for c, a in structure.attributes.items() if a.type in MEDIA_TYPES}
+        self.instruction_attrs = {
+            c for c, a in structure.attributes.items() if a.type == "instructions"
+        }
         self.media: dict[Path, str] = {}
         """Where each media file goes (``files/…``) → its key in the store."""
+
+    def _file(self, sku: str, column: str, key: str) -> str:
+        """Where media file ``key`` of a product's column goes (``files/<sku>/<column>/…``)."""
+        path = Path("files") / sku / column / self.filenames.get(key, key)
+        self.media[self.folder / path] = key
+        return path.as_posix()
 
     def __call__(
         self, records: Iterable[ProductRecord], system: list[str]
@@ -346,11 +363,12 @@ class _ProductRows:
                     def text(
                         code: str, data: Any, column: str = column, sku: str = record.sku
                     ) -> str:
+                        if code in self.instruction_attrs:
+                            images = {k: self._file(sku, column, k) for k in step_images(data)}
+                            return instructions_text(data, images)
                         if code not in self.media_attrs:
                             return str(data)
-                        path = Path("files") / sku / column / self.filenames.get(data, str(data))
-                        self.media[self.folder / path] = data
-                        return path.as_posix()
+                        return self._file(sku, column, data)
 
                     for name, cell in value_cells(code, entry, text, _akeneo_unit):
                         row[name] = cell

@@ -5,6 +5,8 @@
   "back": _("Back"),
   "home": _("Start"),
   "scan": _("Scan to continue on your phone"),
+  "manual": _("Scan for the user manual"),
+  "help": _("Scan for help and instructions"),
   "details": _("Specifications"),
   "empty": _("No products here yet."),
 } %}

@@ -192,6 +192,16 @@
     qr.appendChild(code);
     qr.appendChild(el("figcaption", null, ui("scan")));
     buy.appendChild(qr);
+    if (product.support) {
+      var help = el("figure", "qr support");
+      var helpCode = el("img", "qr-code");
+      var caption = ui(product.support.manual ? "manual" : "help");
+      helpCode.alt = caption;
+      helpCode.src = product.support.qr;
+      help.appendChild(helpCode);
+      help.appendChild(el("figcaption", null, caption));
+      buy.appendChild(help);
+    }
     info.appendChild(buy);
     if (product.attributes.length) {
       info.appendChild(el("h2", "details", ui("details")));
