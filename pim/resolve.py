@@ -308,9 +308,12 @@ class Resolver:
                 and code not in self._unavailable
                 and (code not in self._attrs or self._attrs[code].type != "identifier")
             )
-        return tuple(
+        missing = tuple(
             code for code, attr in required if self.lookup(values, attr)[0] in (None, "", [])
         )
+        if self.roles.instructions in missing and self.family_instructions(family_code)[0]:
+            return tuple(c for c in missing if c != self.roles.instructions)
+        return missing
 
     def uses_fallback(self, family_code: str | None, values: Values) -> bool:
         """Whether a value the view would show comes from another locale than its own."""
@@ -363,7 +366,7 @@ class Resolver:
         weight_attr = self._attrs.get(roles.weight or "")
         prices = self._all_money(self._role(values, roles.price, sources))
         images = self._images(values, name, media or {}, self._image_roles.get(family))
-        support = self._support(values, name, media or {}, sources)
+        support = self._support(values, family, name, media or {}, sources)
         price = self._in_currency(prices)
         sale = self._sale(values, sources) if price is not None else None  # a sale lowers a price
         view = ProductView(
@@ -586,17 +589,35 @@ class Resolver:
             key, f"{key[:2]}/{key}", info.mime, info.width, info.height, alt, derivatives
         )
 
+    def family_instructions(self, family: str | None) -> tuple[Any, str | None]:
+        """The family's instructions for this context and their locale, or ``(None, None)``."""
+        fam = self.structure.families.get(family or "")
+        if fam is None or not fam.instructions:
+            return None, None
+        for loc in self.chain:
+            if loc in fam.instructions:
+                return fam.instructions[loc], loc
+        return None, None
+
     def _support(
-        self, values: Values, name: str, media: Mapping[str, MediaInfo], sources: dict[str, str]
+        self,
+        values: Values,
+        family: str | None,
+        name: str,
+        media: Mapping[str, MediaInfo],
+        sources: dict[str, str],
     ) -> SupportView | None:
-        """The after-sales documents and instructions of a product, if it has any."""
+        """The after-sales documents and instructions of a product (its own, else its
+        family's), if it has any."""
         documents = [
             d for attr in self._documents for d in self._document_views(values, attr, media)
         ]
         instructions = None
         data, source = self.lookup(values, self._instructions)
-        if isinstance(data, dict) and self._instructions is not None:
-            if source is not None:
+        if not isinstance(data, dict):
+            data, source = self.family_instructions(family)
+        if isinstance(data, dict):
+            if source is not None and self._instructions is not None:
                 sources[self._instructions.code] = source
             instructions = InstructionsView(
                 source,

@@ -126,6 +126,28 @@ class FamilyDef(_Frozen):
     """Attributes whose values distinguish the variants of a product model."""
     attribute_as_label: str | None = None
     attribute_as_image: str | None = None
+    instructions: dict[str, dict[str, Any]] = {}
+    """Locale → instructions every product of the family shows unless it (or its model) has
+    its own: text as in a CSV cell (see :mod:`pim.instructions`) or the stored shape; no step
+    images (those belong to a product or product model)."""
+
+    @field_validator("instructions", mode="before")
+    @classmethod
+    def _instructions(cls, value: Any) -> Any:
+        from pim.instructions import instructions_value, step_images
+
+        if not isinstance(value, Mapping):
+            return value
+        checked = {}
+        for locale, raw in value.items():
+            data = instructions_value(raw)
+            if step_images(data):
+                raise ValueError(
+                    f"{locale}: a family's instructions take no step images; give them to a "
+                    "product or product model"
+                )
+            checked[locale] = data
+        return checked
 
 
 class VariantLevel(_Frozen):
@@ -398,6 +420,9 @@ class Structure(_Frozen):
                             f"{key}.requirements.{channel}",
                             f"{a!r} is not an attribute of the family",
                         )
+            for locale in fam.instructions:
+                if locale not in self.locales:
+                    yield f"{key}.instructions", f"unknown locale {locale!r}"
             for axis in fam.variant_axes:
                 axis_attr = self.attributes.get(axis)
                 if axis not in fam.attributes or axis_attr is None:

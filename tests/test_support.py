@@ -314,3 +314,37 @@ def test_instructions_travel_through_akeneo_exports(example: Catalogue, tmp_path
         view = again.resolve("TB-TAFEL-160", "ecommerce", "de_DE", moment=MOMENT)
         assert view.support is not None and view.support.instructions is not None
         assert view.support.instructions.steps[1].image is not None
+
+
+def test_a_family_can_carry_instructions(
+    example: Catalogue, example_dir: Path, tmp_path: Path
+) -> None:
+    """Every chair shows its family's care instructions; a table with its own keeps them."""
+    structure = yaml.safe_load((example_dir / "structure.yaml").read_text("utf-8"))
+    furniture = structure["families"]["furniture"]
+    furniture["instructions"] = {
+        "en_US": "! Do not stand on it.\n1. Wipe with a damp cloth.\n? It wobbles | Loose screws"
+        " | Tighten them",
+        "de_DE": "! Nicht daraufstellen.\n1. Mit einem feuchten Tuch abwischen.",
+    }
+    furniture["requirements"]["ecommerce"].append("instructions")
+    path = tmp_path / "family.yaml"
+    path.write_text(yaml.safe_dump({"families": {"furniture": furniture}}), "utf-8")
+    example.import_file(path)
+    chair = example.resolve("CH-LINA", "ecommerce", "de_DE", moment=MOMENT)
+    assert chair.complete  # the family's instructions count
+    assert chair.support is not None and chair.support.instructions is not None
+    assert chair.support.instructions.locale == "de_DE"
+    assert chair.support.instructions.steps[0].text == "Mit einem feuchten Tuch abwischen."
+    pl = example.resolve("CH-LINA", "ecommerce", "pl_PL", moment=MOMENT)
+    assert pl.support is not None and pl.support.instructions is not None
+    assert (pl.support.instructions.locale, pl.support.instructions.fallback) == ("en_US", True)
+    table = example.resolve("TB-TAFEL-160", "ecommerce", "de_DE", moment=MOMENT)
+    assert table.support is not None and table.support.instructions is not None
+    assert table.support.instructions.steps[0].text.startswith("Die Tischplatte")
+
+    furniture["instructions"] = {"de_DE": "1. Abwischen | images/KT-K10.png"}
+    path.write_text(yaml.safe_dump({"families": {"furniture": furniture}}), "utf-8")
+    with pytest.raises(CatalogueImportError, match="take no step images") as caught:
+        example.import_file(path)
+    assert caught.value.problems[0].column.startswith("families.furniture.instructions")

@@ -246,7 +246,12 @@ def vitrina_settings(structure: Structure) -> dict[str, Any]:
     }
     # Akeneo has no instructions type: they travel as textareas, typed again on import
     typed = {c: {"type": a.type} for c, a in structure.attributes.items() if a.type in AS_TEXTAREA}
-    return {**settings, "attributes": typed} if typed else settings
+    if typed:
+        settings["attributes"] = typed
+    families = {c: {"instructions": f.instructions} for c, f in structure.families.items()}
+    if any(f["instructions"] for f in families.values()):
+        settings["families"] = {c: f for c, f in families.items() if f["instructions"]}
+    return settings
 
 
 class _Inheritance:
