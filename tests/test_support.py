@@ -193,7 +193,7 @@ def test_hostile_instructions_are_text(site: Path) -> None:
 def printed(tmp_path_factory: pytest.TempPathFactory, example_dir: Path) -> Iterator[Path]:
     """Web, kiosk and the PDF's instruction sheets and shelf labels (with both codes)."""
     root = tmp_path_factory.mktemp("sheets")
-    pdf = {"catalogue": False, "leaflet": False, "audiences": [], "support_qr": "both"}
+    pdf = {"catalogue": False, "leaflet": False, "support_qr": "both"}
     with Catalogue.open(root / "shop.db", media=root / "media") as cat:
         cat.import_path(example_dir)
         publish(
@@ -237,8 +237,9 @@ def test_instruction_sheets_open_the_support_section(printed: Path) -> None:
     assert _flat("Fehlerbehebung") in de and _flat("Kalk auf der Heizplatte") in de
 
 
-def test_shelf_labels_can_carry_the_support_code(printed: Path) -> None:
-    _, codes = _read_pdf(printed / "pdf/de_DE/labels.pdf")
+@pytest.mark.parametrize("edition", ["labels", "datasheets-technician"])
+def test_labels_and_data_sheets_can_carry_the_support_code(printed: Path, edition: str) -> None:
+    _, codes = _read_pdf(printed / f"pdf/de_DE/{edition}.pdf")
     urls = [url for _, url in codes]
     helps = {urlsplit(u).path for u in urls if urlsplit(u).fragment == "support"}
     assert helps == {
