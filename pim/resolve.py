@@ -624,16 +624,9 @@ class Resolver:
                 format_language(source, self.locale) if source else "",
                 source is not None and source != self.locale,
                 tuple(
-                    Step(
-                        n,
-                        step["text"],
-                        self._image(
-                            step.get("image") or "",
-                            media.get(step.get("image") or ""),
-                            f"{name} – {n}",
-                        ),
-                    )
+                    Step(n, step["text"], self._image(key, media.get(key), f"{name} – {n}"))
                     for n, step in enumerate(data.get("steps", ()), 1)
+                    for key in [step.get("image") or ""]
                 ),
                 tuple(data.get("warnings", ())),
                 tuple(TroubleshootingRow(**row) for row in data.get("troubleshooting", ())),
