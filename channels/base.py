@@ -280,6 +280,13 @@ class RenderContext:
             view, UTM(ch.utm_source, ch.utm_medium, content=content or ch.utm_content)
         )
 
+    def support_url(self, view: ProductView, content: str | None = None) -> str:
+        """The tracked link of ``view``'s support section (``#support``) for this channel."""
+        ch = self.channel
+        return self.links.support_url(
+            view, UTM(ch.utm_source, ch.utm_medium, content=content or ch.utm_content)
+        )
+
     def alternates(self, sku: str) -> list[tuple[str, str]]:
         """(locale, landing URL) of ``sku`` in every locale it is published in."""
         if self.index is None:

@@ -20,6 +20,8 @@ from pim.structure import MEDIA_TYPES, Structure
 from pim.values import amount_value, boolean_value, cell_value, metric_unit, split_list
 
 DELIMITER = ";"
+MULTILINE_TYPES = frozenset({"textarea", "instructions"})
+"""Types whose cells may hold Akeneo's literal ``\\n`` line breaks (with ``line_breaks``)."""
 SYSTEM_COLUMNS = (
     "sku",
     "code",
@@ -295,15 +297,12 @@ class _RowReader:
                         raise ValueError("expected one file path")
                     values[key] = paths if kind == "gallery" else paths[0]
                     record.media += [MediaRef(*key, p, name) for p in paths]
-                elif kind == "instructions":
-                    if self.line_breaks:
+                else:
+                    if self.line_breaks and kind in MULTILINE_TYPES and "\\n" in raw:
                         raw = raw.replace("\\r\\n", "\n").replace("\\n", "\n")
                     values[key] = data = cell_value(attr, raw)
-                    record.media += [MediaRef(*key, p, name) for p in step_images(data)]
-                else:
-                    if self.line_breaks and kind == "textarea" and "\\n" in raw:
-                        raw = raw.replace("\\r\\n", "\n").replace("\\n", "\n")
-                    values[key] = cell_value(attr, raw)
+                    if kind == "instructions":  # their steps' images are media to store
+                        record.media += [MediaRef(*key, p, name) for p in step_images(data)]
             except ValueError as exc:
                 self.problems.append(Problem(self.file, str(exc), row, name))
         for key, parts in pending.items():

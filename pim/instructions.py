@@ -23,6 +23,7 @@ separated by ``|``. Pure functions; the importer stores step images like other m
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pim.values import clean_text
@@ -139,7 +140,8 @@ def step_images(data: Any) -> list[str]:
     return [s["image"] for s in data.get("steps", ()) if s.get("image")]
 
 
-def with_step_images(data: dict[str, Any], images: dict[str, str]) -> dict[str, Any]:
-    """A copy of stored instructions whose step images are renamed through ``images``."""
+def with_step_images(data: dict[str, Any], images: Mapping[str, str | None]) -> dict[str, Any]:
+    """A copy of stored instructions whose step images are renamed through ``images`` (to
+    None: the step loses its image)."""
     steps = [{**s, "image": images.get(s["image"], s["image"])} for s in data.get("steps", ())]
     return {**data, "steps": steps}

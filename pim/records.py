@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pim.instructions import with_step_images
+
 Values = dict[str, list[dict[str, Any]]]
 """Akeneo-shaped values: attribute code → ``[{"locale", "scope", "data"}, …]``."""
 ValueKey = tuple[str, str | None, str | None]
@@ -97,9 +99,7 @@ def replace_data(values: Values, key: ValueKey, old: Any, new: Any) -> None:
         if entry["locale"] == key[1] and entry["scope"] == key[2]:
             data = entry["data"]
             if isinstance(data, dict) and "steps" in data:  # instructions: a step's image
-                for step in data["steps"]:
-                    if step.get("image") == old:
-                        step["image"] = new
+                entry["data"] = with_step_images(data, {old: new})
                 continue
             entry["data"] = (
                 [new if d == old else d for d in data] if isinstance(data, list) else new
@@ -113,9 +113,7 @@ def remove_data(values: Values, key: ValueKey, item: Any) -> None:
         if entry["locale"] == key[1] and entry["scope"] == key[2]:
             data = entry["data"]
             if isinstance(data, dict) and "steps" in data:  # instructions: a step's image
-                for step in data["steps"]:
-                    if step.get("image") == item:
-                        step["image"] = None
+                entry["data"] = with_step_images(data, {item: None})
                 continue
             if isinstance(data, list) and len(data) > 1:
                 entry["data"] = [d for d in data if d != item]

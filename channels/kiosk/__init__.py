@@ -22,7 +22,6 @@ from pim.brand import brand_files
 from pim.channels.base import Artifact, Channel, ChannelOptions, RenderContext
 from pim.channels.web.documents import FALLBACK_MIME, key_attribute_codes, media_site_path
 from pim.i18n import html_lang, language_name, ngettext_for, text_direction
-from pim.links import UTM
 from pim.qr import qr_png
 from pim.templating import json_script, render
 from pim.view import Money, ProductView
@@ -97,8 +96,7 @@ class KioskChannel(Channel[KioskOptions]):
             support = None
             if view.support is not None:
                 help_qr = f"qr/{ctx.locale}/{view.sku}-support.png"
-                utm = UTM(self.utm_source, self.utm_medium, content=f"{opts.profile}-support")
-                help_link = ctx.links.support_url(view, utm)
+                help_link = ctx.support_url(view, content=f"{opts.profile}-support")
                 artifacts.append(
                     ctx.write(
                         f"{folder}/{help_qr}",

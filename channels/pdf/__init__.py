@@ -433,8 +433,7 @@ class PdfChannel(Channel[PdfOptions]):
         if self.options.support_qr != "sales" and view.support is not None:
             path = f"qr/support-{view.sku}.png"
             content = f"{'labels' if edition == 'catalogue' else edition}-{ctx.locale}"
-            link = ctx.links.support_url(view, UTM(self.utm_source, self.utm_medium, content))
-            resources[path] = qr_png(link)
+            resources[path] = qr_png(ctx.support_url(view, content))
             doc["support_qr"] = path
         doc["resources"] = resources
         return doc

@@ -20,11 +20,6 @@ STEP_IMAGE_MM = 45.0
 SUPPORT_UTM_SOURCE = "instructions"
 
 
-def support_link(view: ProductView, ctx: RenderContext, content: str) -> str:
-    """The tracked link to ``view``'s support section, as printed matter carries it."""
-    return ctx.links.support_url(view, UTM(SUPPORT_UTM_SOURCE, "print", content=content))
-
-
 def sheet(view: ProductView, ctx: RenderContext) -> dict[str, Any] | None:
     """The instruction sheet's data of ``view`` (None without instructions): its product
     document, the support QR code and the print images of its steps as resources."""
@@ -33,7 +28,8 @@ def sheet(view: ProductView, ctx: RenderContext) -> dict[str, Any] | None:
     doc = product_document(
         view, ctx, page=page_path(ctx, view), image_sizes=("medium",), key_attributes=()
     )
-    link = support_link(view, ctx, f"instructions-{ctx.locale}")
+    utm = UTM(SUPPORT_UTM_SOURCE, "print", content=f"instructions-{ctx.locale}")
+    link = ctx.links.support_url(view, utm)
     resources = {f"qr/support-{view.sku}.png": qr_png(link)}
     doc["support_qr"], doc["support_qr_url"] = f"qr/support-{view.sku}.png", link
     steps = doc["support"]["instructions"]["steps"]
