@@ -23,7 +23,7 @@ from pim.errors import CatalogueImportError
 from pim.instructions import instructions_text, parse_instructions
 
 MOMENT = datetime(2026, 12, 1, 10, tzinfo=UTC)
-LOCALES = ["en_US", "de_DE", "ru_RU"]
+LOCALES = ["en_US", "de_DE", "ru_RU", "he_IL"]
 
 
 def test_instructions_are_read_line_by_line() -> None:
@@ -155,7 +155,7 @@ def test_the_landing_page_has_a_support_section(site: Path) -> None:
     assert len(section.xpath('.//table[@class="troubleshooting"]/tbody/tr')) == 3
     assert not section.xpath('.//*[@class="fallback-note"]')
     others = section.xpath('.//p[@class="other-languages"]/a')
-    assert [a.get("hreflang") for a in others] == ["en-US", "ru-RU"]
+    assert [a.get("hreflang") for a in others] == ["en-US", "ru-RU", "he-IL"]
     for a in others:
         href, _, anchor = a.get("href").partition("#")
         assert anchor == "support" and (folder / href).resolve().is_file()
@@ -166,8 +166,24 @@ def test_a_missing_translation_says_which_language_it_falls_back_to(site: Path) 
     (note,) = page.xpath('//section[@id="support"]//p[@class="fallback-note"]')
     assert "Английский" in note.text_content()
     (block,) = page.xpath('//section[@id="support"]//div[@class="instructions"]')
-    assert block.get("lang") == "en-US"
-    assert block.xpath(".//ol/li")[0].text_content().startswith("Place the base")
+    first = block.xpath('.//ol/li/span[@class="step-text"]')[0]
+    assert first.get("lang") == "en-US" and first.text_content().startswith("Place the base")
+
+
+@pytest.mark.parametrize("sku", ["KT-K10", "WM-W8"])
+def test_fallback_instructions_keep_their_direction_on_a_right_to_left_page(
+    site: Path, sku: str
+) -> None:
+    """English instructions on a Hebrew page: the labels are Hebrew, the texts read left to
+    right (else their full stops would land on the wrong side)."""
+    page = _landing(site, "he_IL", sku)
+    assert page.get("dir") == "rtl"
+    (section,) = page.xpath('//section[@id="support"]')
+    texts = section.xpath('.//div[@class="instructions"]//*[@lang]')
+    assert texts and {(t.get("lang"), t.get("dir")) for t in texts} == {("en-US", "ltr")}
+    assert section.xpath('.//table[@class="troubleshooting"]//th[@scope="col"]')[0].text == "בעיה"
+    doc = json.loads((site / f"web/he_IL/products/{sku}.json").read_text("utf-8"))
+    assert doc["support"]["instructions"]["dir"] == "ltr"
 
 
 def test_products_without_after_sales_content_have_no_section(site: Path) -> None:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from pim.channels.base import ProductRef, RenderContext
+from pim.i18n import text_direction
 from pim.view import AttributeValue, DocumentView, ImageView, Money, ProductView
 
 FALLBACK_MIME = "image/jpeg"
@@ -178,6 +179,7 @@ def support(view: ProductView, ctx: RenderContext, sizes: Sequence[str]) -> dict
         if i is None
         else {
             "locale": i.locale,
+            "dir": text_direction(i.locale) if i.locale else None,
             "language": i.language,
             "fallback": i.fallback,
             "steps": [
