@@ -48,6 +48,7 @@ from pim.errors import ChannelError
 from pim.formatting import format_validity
 from pim.links import DEFAULT_LANDING_URL, UTM, Campaign, LinkBuilder, PersonalCode
 from pim.media import MediaStore
+from pim.reuse import PublishedFiles, file_record, stamp
 from pim.skus import SkuList
 from pim.view import Derivative, ProductView
 
@@ -235,7 +236,13 @@ class RenderContext:
         self.locales: tuple[str, ...] = ()
         """In :meth:`Channel.finish_channel`: every locale the channel publishes."""
         self.written: list[Artifact] = []
-        """Every file the job wrote or copied, in order (for reusing a product's files)."""
+        """Every file the job wrote, copied or kept, in order (for reusing a product's files)."""
+        self.published: PublishedFiles | None = None
+        """In an incremental publication: the previous publication's files this job may
+        keep instead of writing them again (:meth:`reuse`, and files written unchanged)."""
+        self.kept: dict[str, dict[str, Any]] = {}
+        """Path → record of the previous publication's files kept in place."""
+        self._keys: dict[str, str] = {}
 
     def skip(self, sku: str, reason: str) -> Skip:
         """Record that the channel left ``sku`` out (listed in the manifest's ``skipped``)."""
@@ -297,6 +304,74 @@ class RenderContext:
         refs = (self.index.ref(loc, sku) for loc in self.index.locales_of(sku))
         return [(r.locale, self.links.landing_url(r)) for r in refs if r is not None]
 
+    def reuse(
+        self,
+        relpath: str,
+        inputs: Any,
+        skus: Sequence[str] = (),
+        *,
+        shared: bool = False,
+        locale: str | None = None,
+    ) -> Artifact | None:
+        """For a file that is costly to make (a rendered page): the previous publication's
+        file if it was made from the same ``inputs`` (JSON-compatible data holding all the
+        file shows besides the job's context and the code), else None, and the next
+        :meth:`write` of ``relpath`` records them. Arguments as for :meth:`write`."""
+        published = self.published
+        if published is None:
+            return None
+        target = str(self._target(relpath, shared))
+        key = published.key(target, inputs)
+        record = published.keep(target, key)
+        if record is None:
+            self._keys[target] = key
+            return None
+        return self._kept(record, skus, shared, locale)
+
+    def _kept(
+        self, record: dict[str, Any], skus: Sequence[str], shared: bool, locale: str | None
+    ) -> Artifact:
+        self.kept[record["path"]] = record
+        artifact = Artifact(
+            self.channel.name,
+            (locale or "") if shared else self.locale,
+            record["path"],
+            record["sha256"],
+            record["bytes"],
+            skus if isinstance(skus, SkuList) else tuple(skus),
+        )
+        self.written.append(artifact)
+        return artifact
+
+    def _target(self, relpath: str, shared: bool) -> PurePosixPath:
+        rel = PurePosixPath(relpath)
+        if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+            raise ChannelError(
+                f"refusing to write {relpath!r} outside the channel's folder",
+                channel=self.channel.name,
+                locale=self.locale,
+            )
+        parts = (self.channel.name,) if shared else (self.channel.name, self.locale)
+        return PurePosixPath(*parts) / rel
+
+    def records(self, start: int = 0) -> list[dict[str, Any]]:
+        """What the job wrote and kept (from the ``start``-th file of :attr:`written`), as an
+        output remembers it (:func:`pim.reuse.file_record`): for the next publication."""
+        records = []
+        for artifact in self.written[start:]:
+            kept = self.kept.get(artifact.path)
+            key = self._keys.get(artifact.path)
+            if kept is not None:  # with the key it was made from now, if it was made again
+                record = {**kept, "skus": list(artifact.skus)}
+                if key is not None:
+                    record["key"] = key
+            else:
+                # a file without SKUs may be shared by jobs (an image): judged by checksum
+                own = stamp(self._root / artifact.path) if artifact.skus else None
+                record = file_record(artifact, own, key)
+            records.append(record)
+        return records
+
     def write(
         self,
         relpath: str,
@@ -308,10 +383,18 @@ class RenderContext:
     ) -> Artifact:
         """Write a file under ``<channel>/<locale>/`` (``shared``: ``<channel>/``) of the staging
         folder, which replaces the published one only when the whole publication succeeded.
+        In an incremental publication, a file that comes out as published is kept instead.
 
         ``locale`` is the locale recorded in the manifest for a shared file (default: none).
         """
         payload = data.encode("utf-8") if isinstance(data, str) else data
+        if self.published is not None:
+            target = str(self._target(relpath, shared))
+            if target in self.published.records:
+                digest = hashlib.sha256(payload).hexdigest()
+                record = self.published.same(target, digest, len(payload))
+                if record is not None:
+                    return self._kept(record, skus, shared, locale)
         return self.write_stream(relpath, (payload,), skus, shared=shared, locale=locale)
 
     def write_stream(
@@ -324,23 +407,14 @@ class RenderContext:
         locale: str | None = None,
     ) -> Artifact:
         """:meth:`write` for a file too big to hold in memory, from its chunks."""
-        rel = PurePosixPath(relpath)
-        if rel.is_absolute() or ".." in rel.parts or not rel.parts:
-            raise ChannelError(
-                f"refusing to write {relpath!r} outside the channel's folder",
-                channel=self.channel.name,
-                locale=self.locale,
-            )
-        parts = (self.channel.name,) if shared else (self.channel.name, self.locale)
-        target_rel = PurePosixPath(*parts) / rel
+        target_rel = self._target(relpath, shared)
         target = self._root / target_rel
         folder = target.parent
         if folder not in self._folders:
             folder.mkdir(parents=True, exist_ok=True)
             self._folders.add(folder)
-        # The root is the publication's private staging folder, swapped in whole when every
-        # job succeeded. The file is still written beside its name and renamed over it: the
-        # name may be a hard link to the published file (never write through it), and a
+        # The root is the publication's private staging folder, moved into OUT when every
+        # job succeeded. The file is still written beside its name and renamed over it: a
         # shared file (an image) may be written by several jobs at once.
         digest = hashlib.sha256()
         size = 0
@@ -350,12 +424,19 @@ class RenderContext:
                 fh.write(chunk)
                 digest.update(chunk)
                 size += len(chunk)
+        sha256 = digest.hexdigest()
+        published = self.published
+        if published is not None and str(target_rel) in published.records:
+            record = published.same(str(target_rel), sha256, size)
+            if record is not None:
+                tmp.unlink()
+                return self._kept(record, skus, shared, locale)
         os.replace(tmp, target)
         artifact = Artifact(
             self.channel.name,
             (locale or "") if shared else self.locale,
             str(target_rel),
-            digest.hexdigest(),
+            sha256,
             size,
             skus if isinstance(skus, SkuList) else tuple(skus),
         )
@@ -422,10 +503,10 @@ class Channel(ABC, Generic[OptionsT]):
     def __init__(self, options: OptionsT) -> None:
         self.options = options
 
-    def dependencies(self, view: ProductView, ctx: RenderContext) -> Any:
-        """What else a product's files show (for :attr:`reuses_outputs`): JSON-compatible
-        data that changes whenever they would, such as the references of the pages they
-        link to. Default: nothing."""
+    def dependencies(self, ref: ProductRef, ctx: RenderContext) -> Any:
+        """What else a published product's files show besides its view (for
+        :attr:`reuses_outputs`): JSON-compatible data that changes whenever they would, such
+        as the references of the pages they link to (from ``ctx.index``). Default: nothing."""
         return None
 
     def rejects(self, view: ProductView) -> str | None:

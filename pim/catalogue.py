@@ -116,6 +116,7 @@ class Catalogue:
         self.fallbacks = dict(fallbacks or {})
         """Fallback chains overriding the structure's (from ``vitrina.toml``)."""
         self._structure: Structure | None = None
+        self._structure_digest: tuple[Structure, bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -293,6 +294,63 @@ class Catalogue:
             for row in rows:
                 digest.update(orjson.dumps(tuple(row)))
         return digest.hexdigest()
+
+    def structure_digest(self) -> bytes:
+        """A hash of the structure (fallback chains included), as products resolve against it."""
+        if self._structure_digest is None or self._structure_digest[0] is not self.structure:
+            data = orjson.dumps(self.structure.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+            self._structure_digest = (
+                self.structure,
+                hashlib.blake2b(data, digest_size=16).digest(),
+            )
+        return self._structure_digest[1]
+
+    def source_digests(self, sku_range: SkuRange | None = None) -> dict[str, str]:
+        """SKU → a hash of what the product's views are resolved from: its stored row, its
+        product models' rows and the structure. Equal hashes, equal views at any moment
+        within their :attr:`~pim.view.ProductView.stable` days (media are stored by content).
+        Products only, in SKU order, those in ``sku_range`` when given."""
+        columns = [type_coerce(c, String) if c.name in _JSON_NAMES else c for c in _COLUMNS]
+        low, high = sku_range or (None, None)
+        query = select(*columns).where(P.kind == "product").order_by(P.sku)
+        if low is not None:
+            query = query.where(P.sku >= low)
+        if high is not None:
+            query = query.where(P.sku < high)
+        own: dict[str, tuple[str | None, bytes]] = {}
+        models: dict[str, tuple[str | None, bytes]] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execution_options(yield_per=2000).execute(query):
+                own[row.sku] = (row.parent, orjson.dumps(tuple(row)))
+            wanted = {parent for parent, _ in own.values() if parent is not None}
+            while wanted:  # a level of product models at a time (a variant's parent, then its)
+                found: set[str] = set()
+                names = sorted(wanted)
+                for i in range(0, len(names), 500):
+                    rows = conn.execute(
+                        select(*columns).where(P.kind == "model", P.sku.in_(names[i : i + 500]))
+                    )
+                    for row in rows:
+                        models[row.sku] = (row.parent, orjson.dumps(tuple(row)))
+                        found.add(row.sku)
+                wanted = {
+                    parent
+                    for m in found
+                    if (parent := models[m][0]) is not None and parent not in models
+                }
+        structure = self.structure_digest()
+        digests = {}
+        for sku, (parent, data) in own.items():
+            digest = hashlib.blake2b(structure, digest_size=12)
+            digest.update(data)
+            hops = 0
+            while parent is not None and hops < 8:  # as far as resolution follows parents
+                model = models.get(parent)
+                digest.update(b"\0" + (model[1] if model else parent.encode()))
+                parent = model[0] if model else None
+                hops += 1
+            digests[sku] = digest.hexdigest()
+        return digests
 
     def count(self, kind: str = "product") -> int:
         """How many products (or product models) the catalogue holds."""

@@ -7,6 +7,7 @@ and the campaign's discount code when there is one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -100,8 +101,8 @@ class LinkBuilder:
             base_url=self.base_url.rstrip("/"),
             locale=view.locale,
             language=view.locale.split("_")[0],
-            slug=quote(view.slug, safe=""),
-            sku=quote(view.sku, safe=""),
+            slug=_quoted(view.slug),
+            sku=_quoted(view.sku),
         )
 
     def landing_path(self, view: Linkable) -> str:
@@ -147,6 +148,15 @@ def _query(utm: UTM, campaign: Campaign | None, extra: tuple[tuple[str, str], ..
         params.append(("code", campaign.code))
     params += extra
     return urlencode(params)
+
+
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+"""What ``quote(text, safe="")`` leaves as it is."""
+
+
+def _quoted(text: str) -> str:
+    """``text`` percent-encoded for a path segment (slugs mostly need nothing)."""
+    return text if _UNRESERVED.fullmatch(text) else quote(text, safe="")
 
 
 def check_pattern(pattern: str) -> None:

@@ -22,6 +22,10 @@ from pim.skus import SkuList
 
 MANIFEST = "manifest.json"
 _RECORD_CHANNEL = re.compile(rb'^  \{"channel":"([^"\\]*)"')
+_RECORD_PATH = re.compile(
+    rb'^  \{"channel":"([^"\\]*)","locale":"[^"\\]*","path":("(?:[^"\\]|\\.)*")'
+)
+"""The channel and path of a file's record, as :func:`write_manifest` writes it."""
 
 
 def artifact_record(artifact: Artifact) -> dict[str, Any]:
@@ -33,7 +37,7 @@ def artifact_record(artifact: Artifact) -> dict[str, Any]:
         "path": artifact.path,
         "sha256": artifact.sha256,
         "bytes": artifact.bytes,
-        "skus": skus if isinstance(skus, SkuList) else list(skus),
+        "skus": skus if type(skus) is SkuList else list(skus),
     }
 
 
@@ -56,6 +60,40 @@ def read_manifest(out_dir: Path, skip_channels: Iterable[str] = ()) -> dict[str,
         if isinstance(data.get(key), list):
             data[key] = [r for r in data[key] if r.get("channel", "").encode() not in skip]
     return data
+
+
+def manifest_revision(out_dir: Path) -> str | None:
+    """The revision of the manifest in ``out_dir``, read from its first lines only."""
+    try:
+        with open(out_dir / MANIFEST, "rb") as fh:
+            for line in fh:
+                if line.startswith(b' "revision": '):
+                    value = orjson.loads(line[len(b' "revision": ') :].rstrip().rstrip(b","))
+                    return value if isinstance(value, str) else None
+                if line.startswith(b"  "):  # the records: the revision comes before them
+                    break
+    except (OSError, ValueError):
+        return None
+    data = read_manifest(out_dir)  # not written by this module
+    revision = data.get("revision")
+    return revision if isinstance(revision, str) else None
+
+
+def manifest_paths(out_dir: Path, channel: str) -> set[str]:
+    """The paths of the files the manifest in ``out_dir`` lists for ``channel``, read
+    without parsing the rest (a manifest this module wrote has one record per line)."""
+    name = channel.encode()
+    paths = set()
+    try:
+        with open(out_dir / MANIFEST, "rb") as fh:
+            for line in fh:
+                match = _RECORD_PATH.match(line)
+                if match is not None and match.group(1) == name:
+                    raw = match.group(2)
+                    paths.add(raw[1:-1].decode() if b"\\" not in raw else json.loads(raw))
+    except OSError:
+        return set()
+    return paths
 
 
 def _without_records(lines: Iterable[bytes], skip: set[bytes]) -> bytes:
@@ -95,6 +133,9 @@ def write_manifest(fh: IO[bytes], manifest: dict[str, Any]) -> None:
 
 
 def _write_record(fh: IO[bytes], record: dict[str, Any]) -> None:
+    if type(record.get("skus")) is not SkuList:  # only SKUs come as a SkuList
+        fh.write(orjson.dumps(record))  # the same text, in one call
+        return
     fh.write(b"{")
     for i, (key, value) in enumerate(record.items()):
         fh.write((b"," if i else b"") + orjson.dumps(key) + b":")

@@ -125,8 +125,9 @@ class PublicationProducts(SQLModel, table=True):
 
 class PublicationOutputs(SQLModel, table=True):
     """What rendering each product produced in one channel, locale and audience at a
-    revision (files, entries), for incremental publishing (:mod:`pim.reuse`); kept for
-    the latest revision of each folder only."""
+    revision (files, entries), and the files the channel wrote for no product in particular
+    (audience ``*``), for incremental publishing (:mod:`pim.reuse`); kept for the latest
+    revision of each folder only."""
 
     __tablename__ = "publication_outputs"
 

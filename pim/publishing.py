@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import pickle
 import shutil
 import tempfile
 import time
@@ -21,10 +22,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any, TypeVar
+from zoneinfo import ZoneInfo
 
+import orjson
 from pydantic import ValidationError
 
 from pim import reuse, revisions
@@ -42,7 +46,14 @@ from pim.channels.base import (
 )
 from pim.errors import ChannelError, ConfigError, PublishLockedError, VitrinaError
 from pim.garbage_collection import relaxed_collection
-from pim.manifest import MANIFEST, artifact_record, read_manifest, write_manifest
+from pim.manifest import (
+    MANIFEST,
+    artifact_record,
+    manifest_paths,
+    manifest_revision,
+    read_manifest,
+    write_manifest,
+)
 from pim.registry import channel_names, class_path, import_channel, load_channel
 from pim.view import ProductView
 
@@ -54,6 +65,13 @@ SWAP_JOURNAL = ".swap"
 CAMPAIGNS = "campaigns"
 """The folder of the campaigns' codes files, published with the web channel."""
 WEB_CHANNEL = "web"
+STALE_INLINE = 200
+"""Up to how many changed products (or 5 % of them) an incremental publication's index
+resolves in the main process instead of an index pass on the executor."""
+PATCH_JOURNALS = ".patch"
+"""The staging folder's subfolder of what each incrementally published channel's swap does."""
+REPLACED = ".replaced"
+"""The staging folder's subfolder of the files an incremental swap replaced or removed."""
 REVISION_LINES = ".revision"
 """The staging folder's subfolder of the jobs' product lines (never a channel's name)."""
 Progress = Callable[[int, int, str], None]
@@ -96,6 +114,9 @@ class Setup:
     """The published folder (where unchanged products' files are taken from)."""
     previous: str | None = None
     """The revision in ``out`` whose product outputs may be reused (None: render all)."""
+    patch: tuple[str, ...] = ()
+    """The channels published incrementally: only what changed since ``previous`` is
+    staged, and then moved into ``out`` file by file (:func:`_patch`)."""
 
 
 @dataclass
@@ -110,10 +131,19 @@ class JobResult:
     products: str | None = None
     """The file of the job's product lines for the revision (:func:`pim.revisions.product_line`)."""
     outputs: str | None = None
-    """The file of the job's product outputs (:class:`pim.reuse.ProductOutput`), for channels
-    that reuse them."""
+    """The file of the job's product outputs (:class:`pim.reuse.ProductOutput`, compressed:
+    :class:`pim.revisions.PackedWriter`), for channels that reuse them."""
     reused: int = 0
     """How many products' files were taken from the previous publication."""
+    unresolved: int = 0
+    """How many of them were not even resolved again (unchanged since)."""
+    files: list[dict[str, Any]] | None = None
+    """For a finish: what it wrote and kept (:meth:`RenderContext.records`)."""
+    index: str | None = None
+    """The file of the job's index lines (:data:`pim.revisions.INDEX`), compressed."""
+    entries_file: str | None = None
+    """The file holding :attr:`entries` (pickled), which the finish reads: they do not
+    travel back through the main process."""
 
 
 @dataclass(frozen=True)
@@ -131,8 +161,6 @@ class ChannelPlan:
 
 _open: dict[tuple[str, str], Catalogue] = {}
 """Catalogues opened by jobs in this process, reused by its later jobs."""
-# A forked worker must not reuse its parent's pooled database connections.
-os.register_at_fork(after_in_child=_open.clear)
 
 
 def _catalogue(setup: Setup) -> Catalogue:
@@ -143,12 +171,91 @@ def _catalogue(setup: Setup) -> Catalogue:
 
 
 def run_index_job(setup: Setup, job: Job) -> list[ProductRef]:
-    """The first pass of a channel with ``needs_index``: what it will publish, no files."""
+    """The first pass of a channel with ``needs_index``: what it will publish, no files.
+    Products unchanged since the previous publication are not resolved again."""
     channel, cat, publication = _job_parts(setup, job)
-    views = cat.views(
-        job.scope, job.locale, channel.options.audience, publication.moment, sku_range=job.sku_range
+    audience = channel.options.audience
+    if job.channel not in setup.patch:
+        views = cat.views(
+            job.scope, job.locale, audience, publication.moment, sku_range=job.sku_range
+        )
+        return [ProductRef.of(v) for v in _publishable(views, channel, job, [], [None])]
+    sources = _sources(setup, job)
+    unchanged = _unchanged(setup, job, cat, sources)
+    stale = [sku for sku in sources if sku not in unchanged]
+    views = _views_of(cat, job, audience, publication.moment, stale, len(sources))
+    refs = []
+    for item in _merged(sources, unchanged, views):
+        if isinstance(item, reuse.ProductOutput):
+            if item.ref is not None:
+                refs.append(_ref(item.ref))
+        elif _rejection(item, channel) is None:
+            refs.append(ProductRef.of(item))
+    return refs
+
+
+def _ref(fields: list[Any]) -> ProductRef:
+    """A :class:`ProductRef` from its fields as an output line holds them."""
+    sku, locale, slug, name, group, axes, categories = fields
+    return ProductRef(
+        sku, locale, slug, name, group, tuple(tuple(a) for a in axes), tuple(categories)
     )
-    return [ProductRef.of(v) for v in _publishable(views, channel, job, [], [None])]
+
+
+def _ref_fields(ref: ProductRef) -> list[Any]:
+    return [ref.sku, ref.locale, ref.slug, ref.name, ref.group, ref.axes, ref.categories]
+
+
+def _unchanged(
+    setup: Setup, job: Job, cat: Catalogue, sources: dict[str, str]
+) -> dict[str, reuse.ProductOutput]:
+    """The previous outputs of the job's products that were resolved from what they are
+    resolved from now (:meth:`Catalogue.source_digests`), on days their views stay the same."""
+    previous = _previous_outputs(setup, job)
+    zone = ZoneInfo(cat.structure.channels[job.scope].timezone)
+    day = setup.publication.moment.astimezone(zone).date()
+    return {
+        sku: before
+        for sku, before in previous.items()
+        if before.source is not None and before.source == sources.get(sku) and before.stable_on(day)
+    }
+
+
+def _views_of(
+    cat: Catalogue, job: Job, audience: str | None, moment: datetime, skus: list[str], of: int
+) -> Iterator[ProductView]:
+    """The views of ``skus`` (``of`` SKUs in the job's range), in the catalogue's order."""
+    if not skus:
+        return iter(())
+    return cat.views(
+        job.scope,
+        job.locale,
+        audience,
+        moment,
+        skus=None if len(skus) == of else skus,
+        sku_range=job.sku_range,
+        fingerprints=True,
+    )
+
+
+def _merged(
+    order: Iterable[str], kept: dict[str, T], views: Iterator[ProductView]
+) -> Iterator[T | ProductView]:
+    """What is kept and the views, in the catalogue's order of SKUs (``order``); a SKU with
+    neither (a product removed meanwhile) is left out, and so is a view of a SKU not in
+    ``order`` (a product added meanwhile: the next publication's)."""
+    skus = list(order)
+    known = set(skus)
+    view = next(views, None)
+    for sku in skus:
+        while view is not None and view.sku not in known:
+            view = next(views, None)
+        before = kept.get(sku)
+        if before is not None:
+            yield before
+        elif view is not None and view.sku == sku:
+            yield view
+            view = next(views, None)
 
 
 def _job_parts(setup: Setup, job: Job) -> tuple[Channel[Any], Catalogue, Publication]:
@@ -163,106 +270,252 @@ def run_fingerprint(setup: Setup) -> str:
     return catalogue_fingerprint(_catalogue(setup))
 
 
-def run_job(setup: Setup, job: Job, index: PublicationIndex | None = None) -> JobResult:
+IndexFile = PublicationIndex | str | None
+"""A publication index, or the file it was written to (read once per process)."""
+
+
+def _index(index: IndexFile) -> PublicationIndex | None:
+    return _read_index(index) if isinstance(index, str) else index
+
+
+@lru_cache(maxsize=2)
+def _read_index(path: str) -> PublicationIndex:
+    with open(path, "rb") as fh:
+        index = pickle.load(fh)
+    assert isinstance(index, PublicationIndex)
+    return index
+
+
+def _write_index(index: PublicationIndex, staging: Path, name: str) -> str:
+    path = staging / REVISION_LINES / f"{name}.index.pickle"
+    path.parent.mkdir(exist_ok=True)
+    with path.open("wb") as fh:
+        pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return str(path)
+
+
+def run_job(setup: Setup, job: Job, index: IndexFile = None) -> JobResult:
     """Resolve and render one job (runs in a worker process or inline)."""
     channel, cat, publication = _job_parts(setup, job)
     ctx = RenderContext(
-        channel, job.locale, publication, Path(setup.staging), Path(setup.media_root), index
+        channel, job.locale, publication, Path(setup.staging), Path(setup.media_root), _index(index)
     )
     ctx.audience = job.audience
     skipped: list[Skip] = []
     current: list[str | None] = [None]
     audience = job.audience or channel.options.audience
-    views = cat.views(
-        job.scope,
-        job.locale,
-        audience,
-        publication.moment,
-        sku_range=job.sku_range,
-        fingerprints=True,
-    )
     stem = Path(setup.staging) / REVISION_LINES / uuid.uuid4().hex
     stem.parent.mkdir(exist_ok=True)
-    lines, outputs = stem.with_suffix(".jsonl"), stem.with_suffix(".outputs.jsonl")
+    lines, outputs = stem.with_suffix(".jsonl"), stem.with_suffix(".outputs.z")
+    index_file = stem.with_suffix(".index.z")
     reused: list[Artifact] = []
+    found: _JobOutput | None = None
     try:
         with lines.open("wb") as sink, relaxed_collection(), ExitStack() as stack:
-            published = _publishable(views, channel, job, skipped, current, sink)
             if channel.reuses_outputs:
-                memo = stack.enter_context(outputs.open("wb"))
-                published = _reusing(published, channel, ctx, setup, job, memo, reused)
+                memo = stack.enter_context(revisions.PackedWriter(outputs))
+                found = _JobOutput(skipped, current, sink, memo, reused)
+                if job.audience is None:
+                    found.index = stack.enter_context(revisions.PackedWriter(index_file))
+                published = _reusing(cat, channel, ctx, setup, job, audience, found)
+            else:
+                views = cat.views(
+                    job.scope,
+                    job.locale,
+                    audience,
+                    publication.moment,
+                    sku_range=job.sku_range,
+                    fingerprints=True,
+                )
+                published = _publishable(views, channel, job, skipped, current, sink)
             artifacts = channel.render(published, ctx)
     except Exception as exc:
         raise _failure(exc, job, current[0]) from None
+    entries_file = None
+    if ctx.entries:
+        entries_file = str(stem.with_suffix(".entries.pickle"))
+        with open(entries_file, "wb") as fh:
+            pickle.dump(ctx.entries, fh, protocol=pickle.HIGHEST_PROTOCOL)
     return JobResult(
         job,
         [*artifacts, *reused],
         skipped + ctx.skipped,
-        ctx.entries,
+        [],
         ctx.notices,
         str(lines),
         str(outputs) if channel.reuses_outputs else None,
         len({a.skus[0] for a in reused if a.skus}),
+        entries_file=entries_file,
+        unresolved=found.unresolved if found is not None else 0,
+        index=str(index_file) if found is not None and found.index is not None else None,
     )
 
 
+@dataclass(frozen=True)
+class EntryFiles:
+    """The files of some jobs' entries (:attr:`JobResult.entries_file`), in job order."""
+
+    paths: tuple[str, ...]
+
+    @classmethod
+    def of(cls, results: Iterable[JobResult]) -> EntryFiles:
+        return cls(tuple(r.entries_file for r in results if r.entries_file is not None))
+
+    def read(self) -> list[Any]:
+        """The entries, in the jobs' order."""
+        entries: list[Any] = []
+        for path in self.paths:
+            with open(path, "rb") as fh:
+                entries += pickle.load(fh)
+        return entries
+
+
+def job_base(
+    channel: Channel[Any], locale: str, audience: str | None, scope: str, publication: Publication
+) -> bytes:
+    """The key every file of a job shares (:func:`pim.reuse.job_key`): its context."""
+    return reuse.job_key(
+        channel.name,
+        channel.options,
+        locale,
+        audience,
+        scope,
+        publication.base_url,
+        publication.landing_url,
+        publication.campaign,
+        publication.theme,
+    )
+
+
+@dataclass
+class _JobOutput:
+    """Where a job of a channel that reuses outputs puts what it found."""
+
+    skipped: list[Skip]
+    current: list[str | None]
+    """The SKU being rendered (for error messages)."""
+    lines: IO[bytes]
+    """The revision's product lines."""
+    memo: revisions.PackedWriter
+    """The product outputs (:class:`pim.reuse.ProductOutput`)."""
+    reused: list[Artifact]
+    """The files kept from the previous publication."""
+    index: revisions.PackedWriter | None = None
+    """Each product's index line (:data:`pim.revisions.INDEX`), for the main audience."""
+    unresolved: int = 0
+    """How many published products were kept without resolving them again."""
+
+
 def _reusing(
-    views: Iterable[ProductView],
+    cat: Catalogue,
     channel: Channel[Any],
     ctx: RenderContext,
     setup: Setup,
     job: Job,
-    sink: IO[bytes],
-    reused: list[Artifact],
+    audience: str | None,
+    out: _JobOutput,
 ) -> Iterator[ProductView]:
-    """The views whose files must be rendered; the others' files are taken from the
-    previous publication (into ``reused``, with their entries and notices put in ``ctx``).
-    What the channel wrote for each view is written to ``sink`` as its output line."""
-    previous = _previous_outputs(setup, job)
-    base = reuse.job_key(
-        channel.name,
-        channel.options,
-        job.locale,
-        job.audience,
-        job.scope,
-        ctx.publication.base_url,
-        ctx.publication.landing_url,
-        ctx.publication.campaign,
-        ctx.publication.theme,
-    )
-    staging = Path(setup.staging)
-    restorer = reuse.Restorer(Path(setup.out), staging)
-    for view in views:
-        key = reuse.product_key(base, view, channel.dependencies(view, ctx))
-        before = previous.get(view.sku)
-        if before is not None and before.key == key and restorer.restore(before):
-            reused += [_artifact(record) for record in before.artifacts]
-            ctx.entries += before.entries
-            ctx.notices += [Notice(channel.name, job.locale, view.sku, *n) for n in before.notices]
-            ctx.skipped += [Skip(channel.name, job.locale, view.sku, r) for r in before.skips]
-            sink.write(before.line())
+    """The views whose files must be rendered, in SKU order; the others' files are kept from
+    the previous publication (into ``reused``, with their entries and notices put in
+    ``ctx``): those unchanged since without resolving them again, and those whose view
+    turns out the same. Each product's revision line goes to ``sink`` and its output line
+    (what was rendered, from what) to ``memo``."""
+    skipped, current, sink, memo, reused = out.skipped, out.current, out.lines, out.memo, out.reused
+    base = job_base(channel, job.locale, job.audience, job.scope, ctx.publication)
+    sources = _sources(setup, job)
+    previous: dict[str, reuse.ProductOutput] = {}
+    kept: dict[str, reuse.ProductOutput] = {}
+    files = reuse.PublishedFiles(setup.out, (), base)
+    if job.channel in setup.patch:
+        previous = _previous_outputs(setup, job)
+        files = reuse.PublishedFiles(setup.out, (), base)
+        for sku, before in _unchanged(setup, job, cat, sources).items():
+            deps = None if before.ref is None else channel.dependencies(_ref(before.ref), ctx)
+            if before.key == reuse.product_key(base, before.fingerprint, deps) and (
+                files.all_intact(before)
+            ):
+                kept[sku] = before
+    stale = [sku for sku in sources if sku not in kept]
+    if previous:  # what a product rendered again may find unchanged: its own files
+        records = (r for sku in stale if sku in previous for r in previous[sku].artifacts)
+        files = ctx.published = reuse.PublishedFiles(setup.out, records, base)
+    views = _views_of(cat, job, audience, ctx.publication.moment, stale, len(sources))
+    shared: set[str] = set()
+
+    def keep(output: reuse.ProductOutput) -> None:
+        for record in output.artifacts:
+            if not record["skus"]:  # a file several products share: once per job
+                if record["path"] in shared:
+                    continue
+                shared.add(record["path"])
+            reused.append(_artifact(record))
+        ctx.entries += output.entries
+        ctx.notices += [Notice(channel.name, job.locale, output.sku, *n) for n in output.notices]
+        ctx.skipped += [Skip(channel.name, job.locale, output.sku, r) for r in output.skips]
+        if output.line is not None:
+            sink.write(orjson.dumps(output.line) + b"\n")
+        memo.write(output.line_bytes())
+        if out.index is not None:
+            out.index.write(orjson.dumps([output.sku, output.source, output.stable, output.ref]))
+            out.index.write(b"\n")
+
+    for item in _merged(sources, kept, views):
+        if isinstance(item, reuse.ProductOutput):
+            keep(item)
             continue
+        view = item
+        current[0] = view.sku
+        first, last = view.stable
+        facts = (view.fingerprint, sources[view.sku], (_iso(first), _iso(last)))
+        reason = _rejection(view, channel)
+        if reason:
+            skipped.append(Skip(job.channel, job.locale, view.sku, reason))
+            key = reuse.product_key(base, view.fingerprint, None)
+            memo.write(
+                reuse.ProductOutput.of(view.sku, key, ([], [], [], [reason]), *facts).line_bytes()
+            )
+            if out.index is not None:
+                out.index.write(orjson.dumps([view.sku, facts[1], facts[2], None]) + b"\n")
+            continue
+        ref = ProductRef.of(view)
+        key = reuse.product_key(base, view.fingerprint, channel.dependencies(ref, ctx))
+        line = revisions.product_line(view)
+        same = previous.get(view.sku)
+        if same is not None and same.key == key and files.all_intact(same):
+            # resolved again (its rows changed, or a day it may change came), but the same
+            keep(
+                replace(
+                    same,
+                    fingerprint=view.fingerprint,
+                    source=facts[1],
+                    stable=facts[2],
+                    ref=_ref_fields(ref),
+                    line=orjson.loads(line),
+                )
+            )
+            continue
+        sink.write(line)
         marks = len(ctx.written), len(ctx.entries), len(ctx.notices), len(ctx.skipped)
         yield view
         # The channel asks for the next view once it is done with this one.
-        sink.write(
-            reuse.ProductOutput(
-                view.sku,
-                key,
-                [
-                    # a shared file (an image other jobs may be writing too) is judged by
-                    # its checksum when reused, a product's own by its stamp
-                    {
-                        **artifact_record(a),
-                        "stamp": reuse.stamp(staging / a.path) if a.skus else None,
-                    }
-                    for a in ctx.written[marks[0] :]
-                ],
-                ctx.entries[marks[1] :],
-                [(n.field, n.message) for n in ctx.notices[marks[2] :]],
-                [s.reason for s in ctx.skipped[marks[3] :]],
-            ).line()
+        produced = (
+            ctx.records(marks[0]),
+            ctx.entries[marks[1] :],
+            [(n.field, n.message) for n in ctx.notices[marks[2] :]],
+            [s.reason for s in ctx.skipped[marks[3] :]],
         )
+        output = reuse.ProductOutput.of(
+            view.sku, key, produced, *facts, _ref_fields(ref), orjson.loads(line)
+        )
+        memo.write(output.line_bytes())
+        if out.index is not None:
+            out.index.write(orjson.dumps([view.sku, facts[1], facts[2], output.ref]) + b"\n")
+    current[0] = None
+    out.unresolved = sum(1 for output in kept.values() if output.line is not None)
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
 
 
 def _artifact(record: dict[str, Any]) -> Artifact:
@@ -277,11 +530,54 @@ def _artifact(record: dict[str, Any]) -> Artifact:
 
 
 def _previous_outputs(setup: Setup, job: Job) -> dict[str, reuse.ProductOutput]:
+    """The previous revision's outputs of the job's channel, locale and audience (read once
+    per process: a locale's index job and its jobs need them)."""
     if setup.previous is None:
         return {}
-    engine = _catalogue(setup).engine
+    _catalogue(setup)
     key = (job.channel, job.locale, job.audience or revisions.NO_AUDIENCE)
-    return revisions.outputs(engine, setup.previous, *key)
+    where = (setup.db, setup.media_root, setup.staging)
+    return _recorded_outputs(*where, setup.previous, *key, job.sku_range)
+
+
+@lru_cache(maxsize=2)
+def _recorded_outputs(
+    db: str,
+    media_root: str,
+    staging: str,
+    revision: str,
+    channel: str,
+    locale: str,
+    audience: str,
+    sku_range: SkuRange | None,
+) -> dict[str, reuse.ProductOutput]:
+    """The outputs of the products in ``sku_range`` (of an open catalogue)."""
+    skus = _source_digests(db, media_root, staging, sku_range)
+    engine = _open[(db, media_root)].engine
+    return revisions.outputs(engine, revision, channel, locale, audience, skus)
+
+
+@lru_cache(maxsize=4)
+def _source_digests(
+    db: str, media_root: str, staging: str, sku_range: SkuRange | None
+) -> dict[str, str]:
+    """:meth:`Catalogue.source_digests`, once per process and publication (``staging``)."""
+    return _open[(db, media_root)].source_digests(sku_range)
+
+
+def _sources(setup: Setup, job: Job) -> dict[str, str]:
+    _catalogue(setup)
+    return _source_digests(setup.db, setup.media_root, setup.staging, job.sku_range)
+
+
+def _forget_in_child() -> None:
+    """A forked worker must not reuse its parent's pooled database connections."""
+    _open.clear()
+    _recorded_outputs.cache_clear()
+    _source_digests.cache_clear()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def _failure(exc: Exception, job: Job, sku: str | None = None, step: str = "") -> ChannelError:
@@ -313,17 +609,9 @@ def _publishable(
 ) -> Iterator[ProductView]:
     """The views a channel gets; the others are recorded with the reason. Each view given
     is written to ``sink`` as a revision's product line."""
-    include_incomplete = channel.options.include_incomplete
     for view in views:
         current[0] = view.sku
-        if not view.enabled:
-            reason: str | None = "disabled"
-        elif not view.complete and not include_incomplete:
-            reason = f"incomplete: missing {', '.join(view.missing)}"
-        elif not view.categories:
-            reason = "outside the channel's categories"
-        else:
-            reason = channel.rejects(view)
+        reason = _rejection(view, channel)
         if reason:
             skipped.append(Skip(job.channel, job.locale, view.sku, reason))
             continue
@@ -331,6 +619,17 @@ def _publishable(
             sink.write(revisions.product_line(view))
         yield view
     current[0] = None
+
+
+def _rejection(view: ProductView, channel: Channel[Any]) -> str | None:
+    """Why ``view`` is left out of ``channel``, or None."""
+    if not view.enabled:
+        return "disabled"
+    if not view.complete and not channel.options.include_incomplete:
+        return f"incomplete: missing {', '.join(view.missing)}"
+    if not view.categories:
+        return "outside the channel's categories"
+    return channel.rejects(view)
 
 
 # -- planning ---------------------------------------------------------------------------------
@@ -522,6 +821,7 @@ def publish(
         own_pool = executor is None and workers > 1
         pool = ProcessPoolExecutor(workers) if own_pool else executor
         try:
+            previous = None if full else _reusable_revision(catalogue, out_dir, plans)
             setup = Setup(
                 catalogue.url,
                 str(catalogue.media.root),
@@ -529,15 +829,18 @@ def publish(
                 context,
                 catalogue.fallbacks,
                 str(out_dir),
-                None if full else _reusable_revision(catalogue, out_dir, plans),
+                previous,
+                _patched(catalogue, previous, plans),
             )
             # The fingerprint reads the whole table: on a worker, while the jobs run.
             fingerprint = pool.submit(run_fingerprint, setup) if pool is not None else None
-            indexes = _build_indexes(plans, job_list, setup, pool, progress)
-            tasks = [(run_job, (setup, job, indexes.get(job.channel)), job) for job in job_list]
+            indexes = _build_indexes(catalogue, plans, job_list, setup, pool, progress)
+            index_files = _index_files(indexes, setup)
+            tasks = [(run_job, (setup, job, index_files.get(job.channel)), job) for job in job_list]
             results = _run(tasks, pool, progress)
+            files: dict[tuple[str, str], list[dict[str, Any]]] = {}
             artifacts, skipped, notices = _finish(
-                plans, results, setup, catalogue, indexes, pool, progress
+                plans, results, setup, catalogue, (indexes, index_files), pool, progress, files
             )
             folders = [p.name for p in plans]
             if WEB_CHANNEL in folders:  # the codes files go with the landing pages
@@ -561,10 +864,13 @@ def publish(
                     parts.setdefault(key, []).append(Path(r.products))
                 if r.outputs is not None:
                     outputs.setdefault(key, []).append(Path(r.outputs))
+                if r.index is not None:
+                    index_key = (r.job.channel, r.job.locale, revisions.INDEX)
+                    outputs.setdefault(index_key, []).append(Path(r.index))
             _log_reuse(results)
-            revisions.record(catalogue.engine, manifest, out_dir, parts, outputs)
+            revisions.record(catalogue.engine, manifest, out_dir, parts, outputs, files)
             try:
-                _swap(out_dir, staging, folders, manifest)
+                _swap(out_dir, staging, folders, manifest, setup.patch)
             except BaseException:
                 revisions.forget(catalogue.engine, revision)
                 raise
@@ -572,6 +878,8 @@ def publish(
             if own_pool and pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
             shutil.rmtree(staging, ignore_errors=True)
+            _recorded_outputs.cache_clear()  # what inline jobs read
+            _source_digests.cache_clear()
     return manifest
 
 
@@ -583,17 +891,34 @@ def _reusable_revision(catalogue: Catalogue, out_dir: Path, plans: list[ChannelP
     latest = revisions.revisions(catalogue.engine, out_dir, limit=1)
     if not latest:
         return None
-    current = read_manifest(out_dir, skip_channels=channel_names()).get("revision")
-    return latest[0].revision if current == latest[0].revision else None
+    return latest[0].revision if manifest_revision(out_dir) == latest[0].revision else None
+
+
+def _patched(
+    catalogue: Catalogue, previous: str | None, plans: list[ChannelPlan]
+) -> tuple[str, ...]:
+    """The channels to publish incrementally: those reusing outputs that ``previous``
+    recorded outputs of."""
+    if previous is None:
+        return ()
+    recorded = revisions.output_channels(catalogue.engine, previous)
+    return tuple(p.name for p in plans if p.cls.reuses_outputs and p.name in recorded)
 
 
 def _log_reuse(results: list[JobResult]) -> None:
-    reused: dict[str, int] = {}
+    reused: dict[str, list[int]] = {}
     for r in results:
         if r.outputs is not None:
-            reused[r.job.channel] = reused.get(r.job.channel, 0) + r.reused
-    for channel, count in reused.items():
-        log.info("%s: %d products unchanged, their files reused", channel, count)
+            counts = reused.setdefault(r.job.channel, [0, 0])
+            counts[0] += r.reused
+            counts[1] += r.unresolved
+    for channel, (count, unresolved) in reused.items():
+        log.info(
+            "%s: %d products unchanged, their files kept (%d not resolved again)",
+            channel,
+            count,
+            unresolved,
+        )
 
 
 def _campaign_files(catalogue: Catalogue, staging: Path) -> list[Artifact]:
@@ -646,38 +971,99 @@ def _run(
 
 
 def _build_indexes(
+    catalogue: Catalogue,
     plans: list[ChannelPlan],
     job_list: list[Job],
     setup: Setup,
     pool: Executor | None,
     progress: Progress | None,
 ) -> dict[str, PublicationIndex]:
-    """The first pass for channels with ``needs_index``: what each will publish, per locale."""
+    """The first pass for channels with ``needs_index``: what each will publish, per locale
+    (for a channel published incrementally, from the previous revision's index)."""
     wanted = {p.name: p for p in plans if p.cls.needs_index}
     tasks: list[Task[list[ProductRef]]] = [
         (run_index_job, (setup, job), job)
         for job in job_list
         if job.channel in wanted and job.audience is None
     ]
-    indexes = {name: PublicationIndex(p.locales) for name, p in wanted.items()}
+    indexes: dict[str, PublicationIndex] = {}
+    for name, p in wanted.items():
+        built = _previous_index(catalogue, setup, p) if name in setup.patch else None
+        if built is not None:
+            indexes[name] = built
+            tasks = [t for t in tasks if t[2].channel != name]
+        else:
+            indexes[name] = PublicationIndex(p.locales)
     for (_, _, job), refs in zip(tasks, _run(tasks, pool, progress, "index "), strict=True):
         indexes[job.channel].add(refs)
     return indexes
 
 
-def _finish_context(
-    setup: Setup, job: Job, index: PublicationIndex | None
-) -> tuple[Channel[Any], RenderContext]:
-    channel, _, publication = _job_parts(setup, job)
+def _previous_index(
+    catalogue: Catalogue, setup: Setup, plan: ChannelPlan
+) -> PublicationIndex | None:
+    """A channel's index from what the previous revision kept of it (:data:`INDEX`), with
+    only the products changed since resolved again (None without such a revision)."""
+    assert setup.previous is not None
+    engine = catalogue.engine
+    kept = [revisions.index_lines(engine, setup.previous, plan.name, loc) for loc in plan.locales]
+    if any(lines is None for lines in kept):
+        return None
+    channel = plan.cls(plan.options)
+    moment = setup.publication.moment
+    day = moment.astimezone(ZoneInfo(catalogue.structure.channels[plan.scope].timezone)).date()
+    sources = catalogue.source_digests()
+    index = PublicationIndex(plan.locales)
+    found = []
+    for lines in kept:
+        refs, seen = [], set()
+        for sku, source, stable, ref in lines or ():
+            if source is not None and sources.get(sku) == source and reuse.stable_on(stable, day):
+                seen.add(sku)
+                if ref is not None:
+                    refs.append(_ref(ref))
+        found.append((refs, [sku for sku in sources if sku not in seen]))
+    if sum(len(stale) for _, stale in found) > max(STALE_INLINE, len(sources) // 20):
+        return None  # much changed: resolve on the executor, in parallel
+    for loc, (refs, stale) in zip(plan.locales, found, strict=True):
+        if stale:
+            views = catalogue.views(plan.scope, loc, channel.options.audience, moment, skus=stale)
+            refs += [ProductRef.of(v) for v in views if _rejection(v, channel) is None]
+        index.add(refs)
+    return index
+
+
+def _index_files(indexes: dict[str, PublicationIndex], setup: Setup) -> dict[str, str]:
+    """Each index written once into the staging folder, for the jobs to read (instead of
+    sending it with every job)."""
+    return {name: _write_index(index, Path(setup.staging), name) for name, index in indexes.items()}
+
+
+def _finish_context(setup: Setup, job: Job, index: IndexFile) -> tuple[Channel[Any], RenderContext]:
+    channel, cat, publication = _job_parts(setup, job)
     ctx = RenderContext(
-        channel, job.locale, publication, Path(setup.staging), Path(setup.media_root), index
+        channel, job.locale, publication, Path(setup.staging), Path(setup.media_root), _index(index)
     )
+    _keep_files(ctx, setup, cat, job.scope)
     return channel, ctx
 
 
-def run_piece(
-    setup: Setup, job: Job, piece: Any, index: PublicationIndex | None
-) -> tuple[Any, list[Notice]]:
+def _keep_files(ctx: RenderContext, setup: Setup, cat: Catalogue, scope: str) -> None:
+    """Let the finish of a channel that reuses outputs keep the files it wrote in the
+    previous publication (when published incrementally), and record what it makes them
+    from for the next one."""
+    if not ctx.channel.reuses_outputs:
+        return
+    records = (
+        revisions.files(cat.engine, setup.previous, ctx.channel.name, ctx.locale)
+        if setup.previous is not None and ctx.channel.name in setup.patch
+        else []
+    )
+    base = job_base(ctx.channel, ctx.locale, None, scope, ctx.publication)
+    ctx.published = reuse.PublishedFiles(setup.out, records, base)
+
+
+def run_piece(setup: Setup, job: Job, piece: Any, index: IndexFile) -> tuple[Any, list[Notice]]:
     """One piece of a per-product channel's finish (runs in a worker or inline)."""
     channel, ctx = _finish_context(setup, job, index)
     try:
@@ -689,18 +1075,38 @@ def run_piece(
 def run_finish(
     setup: Setup,
     job: Job,
-    entries: list[Any],
-    index: PublicationIndex | None,
+    entries: list[Any] | EntryFiles,
+    index: IndexFile,
     pieces: list[Any] | None = None,
 ) -> JobResult:
-    """A per-product channel's ``finish`` for one locale (runs in a worker or inline)."""
+    """A per-product channel's ``finish`` for one locale (runs in a worker or inline), of
+    ``entries`` or of the entries in these files."""
     channel, ctx = _finish_context(setup, job, index)
     ctx.pieces = pieces or []
+    if isinstance(entries, EntryFiles):
+        entries = entries.read()
     try:
         artifacts = channel.finish(entries, ctx)
     except Exception as exc:
         raise _failure(exc, job, step=" in finish") from None
-    return JobResult(job, artifacts, [], [], ctx.notices)
+    return JobResult(job, artifacts, [], [], ctx.notices, files=ctx.records())
+
+
+def run_finish_channel(
+    setup: Setup, job: Job, index: IndexFile, locales: tuple[str, ...]
+) -> JobResult:
+    """A channel's ``finish_channel``: what its locales share (runs in a worker or inline)."""
+    channel, ctx = _finish_context(setup, job, index)
+    ctx.locales = locales
+    try:
+        artifacts = channel.finish_channel(ctx)
+    except VitrinaError:
+        raise
+    except Exception as exc:
+        raise ChannelError(
+            f"{exc.__class__.__name__} in finish_channel: {exc}", channel=job.channel
+        ) from exc
+    return JobResult(job, artifacts, [], [], ctx.notices, files=ctx.records())
 
 
 def _finish(
@@ -708,45 +1114,43 @@ def _finish(
     results: list[JobResult],
     setup: Setup,
     catalogue: Catalogue,
-    indexes: dict[str, PublicationIndex],
+    indexes: tuple[dict[str, PublicationIndex], dict[str, str]],
     pool: Executor | None,
     progress: Progress | None,
+    files: dict[tuple[str, str], list[dict[str, Any]]],
 ) -> tuple[list[Artifact], list[Skip], list[Notice]]:
-    """Every channel's shared files, then each per-product channel's finish per locale:
-    first the pieces it splits its finish into, in parallel, then the finish itself."""
+    """Each per-product channel's finish per locale: first the pieces it splits its finish
+    into, in parallel, then the finish itself, beside every channel's shared files. What
+    they wrote goes into ``files`` by (channel, locale), for the revision."""
     artifacts = [a for r in results for a in r.artifacts]
     skipped = [s for r in results for s in r.skipped]
     notices = [n for r in results for n in r.notices]
-    finishes: list[tuple[Job, list[Any], int]] = []
+    finishes: list[tuple[Job, list[Any] | EntryFiles, int]] = []
     staging, media_root = Path(setup.staging), Path(setup.media_root)
     piece_tasks: list[Task[tuple[Any, list[Notice]]]] = []
+    tasks: list[Task[JobResult]] = []
+    objects, paths = indexes
     for p in plans:
-        channel = p.cls(p.options)
-        publication = _for_scope(setup.publication, catalogue, p.scope)
-        index = indexes.get(p.name)
-        shared = RenderContext(channel, "", publication, staging, media_root, index)
-        shared.locales = p.locales
-        try:
-            artifacts += channel.finish_channel(shared)
-        except VitrinaError:
-            raise
-        except Exception as exc:
-            raise ChannelError(
-                f"{exc.__class__.__name__} in finish_channel: {exc}", channel=p.name
-            ) from exc
+        options = p.options.model_dump(mode="json")
+        shared_job = Job(p.name, class_path(p.cls), options, "", p.scope)
+        index = paths.get(p.name)
+        tasks.append((run_finish_channel, (setup, shared_job, index, p.locales), shared_job))
         if not p.cls.per_product:
             continue
-        options = p.options.model_dump(mode="json")
+        channel = p.cls(p.options)
+        publication = _for_scope(setup.publication, catalogue, p.scope)
+        splits = type(channel).finish_pieces is not Channel.finish_pieces
         for loc in p.locales:
-            entries = [
-                e
-                for r in results
-                if r.job.channel == p.name and r.job.locale == loc
-                for e in r.entries
-            ]
+            own = [r for r in results if r.job.channel == p.name and r.job.locale == loc]
             job = Job(p.name, class_path(p.cls), options, loc, p.scope)
+            if not splits:  # the finish reads the jobs' entries itself
+                finishes.append((job, EntryFiles.of(own), 0))
+                continue
+            entries = EntryFiles.of(own).read()
             try:
-                ctx = RenderContext(channel, loc, publication, staging, media_root, index)
+                ctx = RenderContext(
+                    channel, loc, publication, staging, media_root, objects.get(p.name)
+                )
                 pieces = channel.finish_pieces(entries, ctx)
             except Exception as exc:
                 raise _failure(exc, job, step=" in finish_pieces") from None
@@ -754,15 +1158,15 @@ def _finish(
             piece_tasks += [(run_piece, (setup, job, piece, index), job) for piece in pieces]
     done_pieces = _run(piece_tasks, pool, progress, "layout ")
     notices += [n for _, piece_notices in done_pieces for n in piece_notices]
-    tasks: list[Task[JobResult]] = []
     start = 0
-    for job, entries, count in finishes:
+    for job, given, count in finishes:
         pieces = [result for result, _ in done_pieces[start : start + count]]
         start += count
-        tasks.append((run_finish, (setup, job, entries, indexes.get(job.channel), pieces), job))
+        tasks.append((run_finish, (setup, job, given, paths.get(job.channel), pieces), job))
     for done in _run(tasks, pool, progress, "finish "):
         artifacts += done.artifacts
         notices += done.notices
+        files[(done.job.channel, done.job.locale)] = done.files or []
     unique = {a.path: a for a in artifacts}
     return (
         sorted(unique.values(), key=lambda a: a.path),
@@ -852,14 +1256,21 @@ def recover(out_dir: Path) -> list[str]:
     publication again. Returns what it did, for the log.
     """
     done = []
-    manifest = read_manifest(out_dir) if (out_dir / MANIFEST).is_file() else {}
+    landed = manifest_revision(out_dir)
     for staging in sorted(out_dir.parent.glob(f".{out_dir.name}.staging-*")):
         revision = staging.name.rpartition(".staging-")[2]
         trash, journal = staging / ".previous", staging / SWAP_JOURNAL
-        if manifest.get("revision") != revision:  # the swap did not finish
+        if landed != revision:  # the swap did not finish
             swapped = journal.read_text(encoding="utf-8").split() if journal.is_file() else []
             set_aside = [p.name for p in trash.iterdir()] if trash.is_dir() else []
             for name in dict.fromkeys([*set_aside, *swapped]):
+                if (staging / PATCH_JOURNALS / name).is_file():
+                    undone = _unpatch(out_dir, staging, name)
+                    done.append(
+                        f"put back {len(undone)} files of {out_dir / name} from before the "
+                        f"unfinished {revision}"
+                    )
+                    continue
                 current, previous = out_dir / name, trash / name
                 if previous.exists():
                     if current.exists():
@@ -878,8 +1289,15 @@ def recover(out_dir: Path) -> list[str]:
     return done
 
 
-def _swap(out_dir: Path, staging: Path, channels: list[str], manifest: dict[str, Any]) -> None:
-    """Move the staged channels into ``out_dir``, then the manifest: the last step."""
+def _swap(
+    out_dir: Path,
+    staging: Path,
+    channels: list[str],
+    manifest: dict[str, Any],
+    patch: Sequence[str] = (),
+) -> None:
+    """Move the staged channels into ``out_dir`` (those in ``patch`` file by file), then the
+    manifest: the last step."""
     out_dir.mkdir(parents=True, exist_ok=True)
     trash = staging / ".previous"
     trash.mkdir()
@@ -891,6 +1309,10 @@ def _swap(out_dir: Path, staging: Path, channels: list[str], manifest: dict[str,
         with (staging / SWAP_JOURNAL).open("a", encoding="utf-8") as journal:
             for name in channels:
                 new, current = staging / name, out_dir / name
+                if name in patch:
+                    moved.append(name)
+                    _patch(out_dir, staging, name, manifest, journal)
+                    continue
                 if current.exists():
                     os.replace(current, trash / name)
                 moved.append(name)
@@ -902,8 +1324,95 @@ def _swap(out_dir: Path, staging: Path, channels: list[str], manifest: dict[str,
     except BaseException:
         # Put back the channels already swapped: the previous publication stays whole.
         for name in moved:
+            if name in patch:
+                _unpatch(out_dir, staging, name)
+                continue
             shutil.rmtree(out_dir / name, ignore_errors=True)
             if (trash / name).exists():
                 os.replace(trash / name, out_dir / name)
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _patch(
+    out_dir: Path, staging: Path, name: str, manifest: dict[str, Any], journal: IO[str]
+) -> None:
+    """Move the staged files of channel ``name`` into ``out_dir`` one by one and remove
+    those the previous manifest listed that the new one does not (a file put into
+    ``OUT/<name>`` by hand stays, unlike in a full publication), each replaced or removed
+    file set aside in
+    ``.replaced`` until the manifest is in place. What it is about to do is written first
+    (``.patch/<name>``), so :func:`recover` can undo it after a crash."""
+    listed = {a["path"] for a in manifest["artifacts"] if a["channel"] == name}
+    staged = list(_files_under(staging, name))
+    gone = sorted(manifest_paths(out_dir, name) - listed)
+    plan = staging / PATCH_JOURNALS / name
+    plan.parent.mkdir(exist_ok=True)
+    plan.write_text(
+        "".join(f"+{rel}\n" for rel in staged) + "".join(f"-{rel}\n" for rel in gone),
+        encoding="utf-8",
+    )
+    journal.write(name + "\n")
+    journal.flush()
+    trash = staging / REPLACED
+    made: set[str] = set()
+
+    def set_aside(rel: str) -> None:
+        folder = os.path.dirname(rel)
+        if folder not in made:
+            os.makedirs(trash / folder, exist_ok=True)
+            made.add(folder)
+        os.replace(out_dir / rel, trash / rel)
+
+    for rel in gone:
+        set_aside(rel)
+    folders: set[str] = set()
+    for rel in staged:
+        target = out_dir / rel
+        folder = os.path.dirname(rel)
+        if folder not in folders:
+            os.makedirs(out_dir / folder, exist_ok=True)
+            folders.add(folder)
+        if os.path.lexists(target):
+            set_aside(rel)
+        os.replace(staging / rel, target)
+    _remove_empty_folders(out_dir, {os.path.dirname(rel) for rel in gone})
+
+
+def _files_under(root: Path, name: str) -> Iterator[str]:
+    """The files under ``root/name``, as paths relative to ``root``."""
+    base = len(str(root)) + 1
+    for folder, _, names in os.walk(root / name):
+        for file in names:
+            yield os.path.join(folder, file)[base:]
+
+
+def _remove_empty_folders(out_dir: Path, folders: Iterable[str]) -> None:
+    """Remove these folders of ``out_dir`` and their parents while they are empty."""
+    for folder in sorted(folders, key=len, reverse=True):
+        while folder and "/" in folder:  # never the channel's own folder
+            try:
+                os.rmdir(out_dir / folder)
+            except OSError:  # not empty, or already gone
+                break
+            folder = os.path.dirname(folder)
+
+
+def _unpatch(out_dir: Path, staging: Path, name: str) -> list[str]:
+    """Undo :func:`_patch` of channel ``name``, as far as it went: the files it set aside
+    go back, the files it added are removed."""
+    plan = staging / PATCH_JOURNALS / name
+    if not plan.is_file():
+        return []
+    trash = staging / REPLACED
+    done = []
+    for line in plan.read_text(encoding="utf-8").splitlines():
+        op, rel = line[0], line[1:]
+        if (trash / rel).exists():
+            os.makedirs((out_dir / rel).parent, exist_ok=True)
+            os.replace(trash / rel, out_dir / rel)
+            done.append(rel)
+        elif op == "+" and not (staging / rel).exists():  # a file the patch added
+            (out_dir / rel).unlink(missing_ok=True)
+            done.append(rel)
+    return done

@@ -12,7 +12,7 @@ import html
 import re
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
@@ -54,6 +54,8 @@ from pim.view import (
 )
 
 SECTION_TYPES = MEDIA_TYPES | {"instructions"}
+ALWAYS: tuple[date | None, date | None] = (None, None)
+"""The :attr:`~pim.view.ProductView.stable` days of a view that no moment changes."""
 """Attribute types shown in sections of their own (images, documents, instructions), not
 among the attributes."""
 RICH_TEXT_TAGS = {
@@ -368,7 +370,8 @@ class Resolver:
         images = self._images(values, name, media or {}, self._image_roles.get(family))
         support = self._support(values, family, name, media or {}, sources)
         price = self._in_currency(prices)
-        sale = self._sale(values, sources) if price is not None else None  # a sale lowers a price
+        # a sale lowers a price
+        sale, stable = self._sale(values, sources) if price is not None else (None, ALWAYS)
         view = ProductView(
             sku=product.sku,
             slug=product_slug(name, product.sku),
@@ -399,6 +402,7 @@ class Resolver:
             missing=(missing := self.missing(family, values)),
             complete=not missing,
             enabled=product.enabled and all(a.enabled for a in ancestors),
+            stable=stable,
         )
         if self.fingerprints:  # the view is new and not yet shared: fill in its fingerprint
             object.__setattr__(view, "fingerprint", view_fingerprint(view))
@@ -446,16 +450,23 @@ class Resolver:
                 self._prices[key] = money
         return money
 
-    def _sale(self, values: Values, sources: dict[str, str]) -> SalePrice | None:
+    def _sale(
+        self, values: Values, sources: dict[str, str]
+    ) -> tuple[SalePrice | None, tuple[date | None, date | None]]:
+        """The sale valid today, and the days on which that stays so
+        (:attr:`ProductView.stable`)."""
         prices = self._all_money(self._role(values, self.roles.sale_price, sources))
         money = self._in_currency(prices)
         if money is None:
-            return None
+            return None, ALWAYS
         start = _date(self._role(values, self.roles.sale_start, sources))
         end = _date(self._role(values, self.roles.sale_end, sources))
-        if (start is not None and self.today < start) or (end is not None and self.today > end):
-            return None
-        return SalePrice(
+        today = self.today
+        if start is not None and today < start:
+            return None, (None, start - timedelta(days=1))
+        if end is not None and today > end:
+            return None, (end + timedelta(days=1), None)
+        sale = SalePrice(
             money,
             start,
             end,
@@ -463,6 +474,8 @@ class Resolver:
             self._effective(start, end),
             prices,
         )
+        # an open start makes the effective interval begin today
+        return sale, (today if start is None and end is not None else start, end)
 
     def _effective(self, start: date | None, end: date | None) -> str:
         """The sale window as an ISO 8601 interval in the channel's time zone."""

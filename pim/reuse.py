@@ -7,20 +7,26 @@ channel says the product's files also depend on (:meth:`Channel.dependencies`: t
 locales and variants a landing page links to), of the job's context (channel options,
 locale, audience, links, campaign, theme) and of the installed code and templates.
 
-The next publication into the same ``OUT`` gives such a product's files back by hard-linking
-them from ``OUT`` into its staging folder instead of rendering it again, when the key is the
-same and every file still has the checksum it was published with. Anything else renders:
-a changed product, a file edited or removed since, new code. So the result is the same as a
-full publication, file for file.
+The next publication into the same ``OUT`` keeps such a product's files where they are
+instead of rendering it again, when the key is the same and every file is still the one it
+published. A product whose stored rows (and its models' rows and the structure) are the same
+as when it was rendered, at a moment within the days its view stays the same, is not even
+resolved again: its output line holds its fingerprint, reference and revision line. Anything
+else renders: a changed product, a file edited or removed since, new code. Files a channel
+writes for several products (listings, sitemaps) are kept when made from the same inputs
+(:meth:`PublishedFiles.keep`) or when they come out the same (:meth:`PublishedFiles.same`).
+Only what changed is then written into ``OUT``, so the result is the same as a full
+publication, file for file.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import shutil
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from datetime import date
+from functools import cached_property, lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -28,47 +34,127 @@ from typing import Any
 
 import orjson
 
-from pim.view import ProductView
-
 CODE_PACKAGES = ("pim", "pim.channels", "pim.templates", "pim.locales")
 """The packages whose files make the output: a change to any of them renders everything."""
 
 
 @dataclass(frozen=True)
 class ProductOutput:
-    """What rendering one product produced in one job."""
+    """What rendering one product produced in one job, and what it was rendered from.
+
+    Its line holds two JSON documents: what tells whether the product changed (read for
+    every product) and what it produced (:attr:`artifacts`, :attr:`entries`…, decoded only
+    for a product whose files are kept)."""
 
     sku: str
     key: str
-    artifacts: list[dict[str, Any]]
-    """The files, as manifest records (path relative to ``OUT``, checksum, size, SKUs) with
-    the ``stamp`` of the staged file."""
-    entries: list[Any]
-    """What the channel put in ``ctx.entries`` for it (for its ``finish``)."""
-    notices: list[tuple[str, str]]
-    """(field, message) of the notices it recorded."""
-    skips: list[str]
-    """Reasons the channel gave for leaving it out while rendering."""
+    fingerprint: str = ""
+    """The fingerprint of the view it was rendered from."""
+    source: str | None = None
+    """What the view was resolved from (:meth:`pim.catalogue.Catalogue.source_digests`)."""
+    stable: tuple[str | None, str | None] = (None, None)
+    """The view's :attr:`~pim.view.ProductView.stable` days, as ISO dates."""
+    ref: list[Any] | None = None
+    """The fields of its :class:`~pim.channels.base.ProductRef`, if it was published."""
+    line: list[Any] | None = None
+    """Its product line for the revision (:func:`pim.revisions.product_line`), if published."""
+    body: bytes = b"[[],[],[],[]]"
+    """The JSON of what it produced: artifacts, entries, notices, skips."""
 
-    def line(self) -> bytes:
-        """The output as one JSON line."""
-        return (
-            orjson.dumps(
-                [self.sku, self.key, self.artifacts, self.entries, self.notices, self.skips]
-            )
-            + b"\n"
-        )
+    @classmethod
+    def of(
+        cls,
+        sku: str,
+        key: str,
+        produced: tuple[list[dict[str, Any]], list[Any], list[tuple[str, str]], list[str]],
+        fingerprint: str,
+        source: str,
+        stable: tuple[str | None, str | None],
+        ref: list[Any] | None = None,
+        line: list[Any] | None = None,
+    ) -> ProductOutput:
+        """An output from what the product produced: the records of its files (path
+        relative to ``OUT``, checksum, size, SKUs, ``stamp``), its entries, its notices as
+        (field, message) and the reasons it was left out."""
+        return cls(sku, key, fingerprint, source, stable, ref, line, orjson.dumps(produced))
+
+    @cached_property
+    def _produced(self) -> tuple[list[dict[str, Any]], list[Any], list[list[str]], list[str]]:
+        artifacts, entries, notices, skips = orjson.loads(self.body)
+        return artifacts, entries, notices, skips
+
+    @property
+    def artifacts(self) -> list[dict[str, Any]]:
+        """Its files, as manifest records with the ``stamp`` of the published file."""
+        return self._produced[0]
+
+    @property
+    def entries(self) -> list[Any]:
+        """What the channel put in ``ctx.entries`` for it (for its ``finish``)."""
+        return self._produced[1]
+
+    @property
+    def notices(self) -> list[tuple[str, str]]:
+        """(field, message) of the notices it recorded."""
+        return [(f, m) for f, m in self._produced[2]]
+
+    @property
+    def skips(self) -> list[str]:
+        """Reasons it was left out (by the publication's rules or the channel's)."""
+        return self._produced[3]
+
+    def line_bytes(self) -> bytes:
+        """The output as one line: its head, a tab, its body."""
+        head = [self.sku, self.key, self.fingerprint, self.source, self.stable, self.ref, self.line]
+        return orjson.dumps(head) + b"\t" + self.body + b"\n"
+
+    def stable_on(self, day: date) -> bool:
+        """Whether the view is the same on ``day`` (in the channel's time zone)."""
+        return stable_on(self.stable, day)
 
 
-def parse(data: bytes) -> dict[str, ProductOutput]:
-    """Output lines (:meth:`ProductOutput.line`) by SKU."""
+def stable_on(stable: Sequence[str | None], day: date) -> bool:
+    """Whether ``day`` lies within the ``stable`` days (ISO dates, None: unbounded)."""
+    first, last = stable
+    return (first is None or first <= day.isoformat()) and (last is None or day.isoformat() <= last)
+
+
+def parse(data: bytes, only: Container[str] | None = None) -> dict[str, ProductOutput]:
+    """Output lines (:meth:`ProductOutput.line_bytes`) by SKU, of the SKUs in ``only`` when
+    given. Lines of an older version (one JSON array, without what the view was resolved
+    from) never count as unchanged."""
     outputs = {}
     for raw in data.splitlines():
-        sku, key, artifacts, entries, notices, skips = orjson.loads(raw)
-        outputs[sku] = ProductOutput(
-            sku, key, artifacts, entries, [tuple(n) for n in notices], skips
-        )
+        if only is not None:
+            end = raw.find(b'"', 2)  # a line starts with its SKU: ["<sku>",
+            sku = raw[2:end]
+            if b"\\" not in sku and sku.decode() not in only:
+                continue
+        head, tab, body = raw.partition(b"\t")
+        if not tab:  # [sku, key, artifacts, entries, notices, skips]
+            sku, key, *produced = orjson.loads(raw)
+            outputs[sku] = ProductOutput(sku, key, body=orjson.dumps(produced))
+            continue
+        sku, key, fingerprint, source, stable, ref, line = orjson.loads(head)
+        outputs[sku] = ProductOutput(sku, key, fingerprint, source, tuple(stable), ref, line, body)
     return outputs
+
+
+def file_record(artifact: Any, stamp: list[int] | None, key: str | None = None) -> dict[str, Any]:
+    """A published file as an output remembers it: its manifest record, its ``stamp`` and
+    the ``key`` of what it was made from (for :meth:`PublishedFiles.keep`)."""
+    record = {
+        "channel": artifact.channel,
+        "locale": artifact.locale,
+        "path": artifact.path,
+        "sha256": artifact.sha256,
+        "bytes": artifact.bytes,
+        "skus": list(artifact.skus),
+        "stamp": stamp,
+    }
+    if key is not None:
+        record["key"] = key
+    return record
 
 
 def _walk(folder: Traversable, prefix: str) -> list[tuple[str, Traversable]]:
@@ -107,10 +193,10 @@ def job_key(*context: Any) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
-def product_key(job: bytes, view: ProductView, dependencies: Any) -> str:
-    """The key of one product's output in a job."""
+def product_key(job: bytes, fingerprint: str, dependencies: Any) -> str:
+    """The key of one product's output in a job, from its view's fingerprint."""
     digest = hashlib.blake2b(job, digest_size=16)
-    digest.update(view.fingerprint.encode())
+    digest.update(fingerprint.encode())
     if dependencies is not None:
         digest.update(orjson.dumps(dependencies, default=_plain))
     return digest.hexdigest()
@@ -123,22 +209,26 @@ def stamp(path: str | Path) -> list[int]:
     return [st.st_size, st.st_mtime_ns]
 
 
-class Restorer:
-    """Puts unchanged products' files from ``out_dir`` into ``staging`` (hard links, else
-    copies), remembering the folders it made."""
+class PublishedFiles:
+    """The files of the previous publication in ``out_dir`` that a job may keep: those
+    whose records it is given, as long as each is still the file it recorded."""
 
-    def __init__(self, out_dir: Path, staging: Path) -> None:
-        self.out_dir, self.staging = f"{out_dir}/", f"{staging}/"
-        self._folders: set[str] = set()
+    def __init__(
+        self, out_dir: str | Path, records: Iterable[dict[str, Any]] = (), job: bytes = b""
+    ) -> None:
+        self.out_dir = f"{out_dir}/"
+        self.records = {r["path"]: r for r in records}
+        self.job = job
+        """The job's key (:func:`job_key`), which every file key includes."""
         self._shared: dict[str, bool] = {}
 
-    def _unchanged(self, record: dict[str, Any]) -> bool:
-        """Whether the published file is the one ``record`` describes. A product's own file
-        is judged by its stamp; a file several products share (an image, which any job may
-        have written last) by its checksum, once."""
+    def intact(self, record: dict[str, Any]) -> bool:
+        """Whether the published file is the one ``record`` describes: by its stamp, else
+        (a file several products share, an image which any job may have written last) by
+        its checksum, once per file."""
         path = self.out_dir + record["path"]
         try:
-            if record["skus"]:
+            if record.get("stamp"):
                 return bool(stamp(path) == record["stamp"])
             known = self._shared.get(path)
             if known is None:
@@ -149,24 +239,32 @@ class Restorer:
         except OSError:
             return False
 
-    def restore(self, output: ProductOutput) -> bool:
-        """Put ``output``'s files; False, with nothing put, when one of them is missing or
-        was changed since it was published. A file already staged (an image another product
-        brought) is left as it is."""
-        out_dir, staging = self.out_dir, self.staging
-        for record in output.artifacts:
-            if not self._unchanged(record):
-                return False
-        for record in output.artifacts:
-            path = record["path"]
-            folder = os.path.dirname(path)
-            if folder not in self._folders:
-                os.makedirs(staging + folder, exist_ok=True)
-                self._folders.add(folder)
-            try:
-                os.link(out_dir + path, staging + path)
-            except FileExistsError:
-                continue
-            except OSError:  # another file system, or links not allowed
-                shutil.copy2(out_dir + path, staging + path)
-        return True
+    def all_intact(self, output: ProductOutput) -> bool:
+        """Whether every file of ``output`` is still as it was published."""
+        return all(self.intact(record) for record in output.artifacts)
+
+    def key(self, path: str, inputs: Any) -> str:
+        """The key of a file made from ``inputs`` (JSON-compatible) in this job."""
+        digest = hashlib.blake2b(self.job, digest_size=16)
+        digest.update(path.encode() + b"\0")
+        digest.update(orjson.dumps(inputs, default=_plain, option=orjson.OPT_SORT_KEYS))
+        return digest.hexdigest()
+
+    def keep(self, path: str, key: str) -> dict[str, Any] | None:
+        """The record of ``path`` if it was made from the same key and is intact."""
+        record = self.records.get(path)
+        if record is None or record.get("key") != key or not self.intact(record):
+            return None
+        return record
+
+    def same(self, path: str, sha256: str, size: int) -> dict[str, Any] | None:
+        """The record of ``path`` if the published file has this content (and its stamp)."""
+        record = self.records.get(path)
+        if (
+            record is None
+            or record["sha256"] != sha256
+            or record["bytes"] != size
+            or not self.intact(record)
+        ):
+            return None
+        return record

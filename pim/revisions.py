@@ -9,14 +9,14 @@ availability, main image). :func:`diff` compares two revisions product by produc
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine
 
 from pim.errors import NotFoundError
@@ -24,6 +24,15 @@ from pim.model import publication_outputs_table, publication_products_table, pub
 from pim.reuse import ProductOutput, parse
 from pim.view import ProductView
 
+INDEX = "#index"
+"""The audience key under which a revision keeps, per channel and locale, what the next
+publication's index is built from: each product's SKU, source digest, stable days and
+reference (None when not published)."""
+LEVEL = 1
+"""zlib's compression level for stored lines (written every publication, read by the next)."""
+FILES = "*"
+"""The audience key under which a revision keeps the files a channel wrote for no product
+in particular (its finish: listings, sitemaps), never an audience's name."""
 FIELDS = ("name", "currency", "price", "current_price", "sale", "availability", "image")
 """What a product line holds after its SKU and fingerprint, in order."""
 NO_AUDIENCE = ""
@@ -79,9 +88,42 @@ class Change:
     """For ``changed``: field → (before, after); ``content`` when only the rest differs."""
 
 
+def _compressed(records: list[dict[str, Any]]) -> bytes:
+    return zlib.compress(orjson.dumps(records), LEVEL)
+
+
+class PackedWriter:
+    """Lines written compressed into a file (one zlib stream): a job packs its own product
+    outputs, and the revision stores the jobs' streams one after the other."""
+
+    def __init__(self, path: Path) -> None:
+        self._fh = path.open("wb")
+        self._pack = zlib.compressobj(LEVEL)
+
+    def write(self, data: bytes) -> None:
+        self._fh.write(self._pack.compress(data))
+
+    def __enter__(self) -> PackedWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._fh.write(self._pack.flush())
+        self._fh.close()
+
+
+def _inflated(data: bytes) -> bytes:
+    """The data of zlib streams stored one after the other."""
+    parts = []
+    while data:
+        unpack = zlib.decompressobj()
+        parts.append(unpack.decompress(data))
+        data = unpack.unused_data
+    return b"".join(parts)
+
+
 def _packed(files: Iterable[Path]) -> tuple[bytes, int]:
     """The lines of ``files``, compressed, and how many there are."""
-    pack = zlib.compressobj(6)
+    pack = zlib.compressobj(LEVEL)
     chunks, count = [], 0
     for path in files:
         with path.open("rb") as fh:
@@ -98,19 +140,36 @@ def record(
     out: Path,
     parts: dict[tuple[str, str, str], list[Path]],
     outputs: dict[tuple[str, str, str], list[Path]] | None = None,
+    files: dict[tuple[str, str], list[dict[str, Any]]] | None = None,
 ) -> None:
     """Store a publication: its manifest's summary and, per (channel, locale, audience), the
     product lines of its jobs' files (``parts``, in SKU order), compressed; and the product
-    outputs (``outputs``) in place of those of the folder's earlier revisions."""
+    outputs (``outputs``) and the channels' other files (``files``, by channel and locale)
+    in place of those of the folder's earlier revisions (whose outputs of channels not
+    published this time are carried to this revision)."""
     revision = manifest["revision"]
+    o = publication_outputs_table.c
+    published = sorted({channel for channel, *_ in [*(outputs or {}), *(files or {})]})
     with engine.begin() as conn:
         earlier = select(publication_table.c.revision).where(publication_table.c.out == str(out))
         conn.execute(
             delete(publication_outputs_table).where(
-                publication_outputs_table.c.revision.in_(earlier)
+                o.revision.in_(earlier), o.channel.in_(published)
             )
         )
-        for (channel, locale, audience), files in sorted((outputs or {}).items()):
+        conn.execute(
+            update(publication_outputs_table)
+            .where(o.revision.in_(earlier))
+            .values(revision=revision)
+        )
+        rows = [  # each job's outputs are one stream (PackedWriter)
+            (key, b"".join(path.read_bytes() for path in paths))
+            for key, paths in sorted((outputs or {}).items())
+        ] + [
+            ((channel, locale, FILES), _compressed(records))
+            for (channel, locale), records in sorted((files or {}).items())
+        ]
+        for (channel, locale, audience), data in rows:
             conn.execute(
                 insert(publication_outputs_table),
                 [
@@ -119,7 +178,7 @@ def record(
                         "channel": channel,
                         "locale": locale,
                         "audience": audience,
-                        "data": _packed(files)[0],
+                        "data": data,
                     }
                 ],
             )
@@ -138,8 +197,8 @@ def record(
                 }
             ],
         )
-        for (channel, locale, audience), files in sorted(parts.items()):
-            data, count = _packed(files)
+        for (channel, locale, audience), lines in sorted(parts.items()):
+            data, count = _packed(lines)
             conn.execute(
                 insert(publication_products_table),
                 [
@@ -223,9 +282,23 @@ def products(engine: Engine, revision: str) -> dict[tuple[str, str, str], Iterat
 
 
 def outputs(
-    engine: Engine, revision: str, channel: str, locale: str, audience: str
+    engine: Engine,
+    revision: str,
+    channel: str,
+    locale: str,
+    audience: str,
+    only: Container[str] | None = None,
 ) -> dict[str, ProductOutput]:
-    """The product outputs a revision recorded for one channel, locale and audience."""
+    """The product outputs a revision recorded for one channel, locale and audience (of the
+    SKUs in ``only``, when given)."""
+    data = _stored(engine, revision, channel, locale, audience)
+    return parse(data, only) if data is not None else {}
+
+
+def _stored(
+    engine: Engine, revision: str, channel: str, locale: str, audience: str
+) -> bytes | None:
+    """The uncompressed data of one row of ``publication_outputs``, if there is one."""
     c = publication_outputs_table.c
     with engine.connect() as conn:
         data = conn.execute(
@@ -236,7 +309,33 @@ def outputs(
                 c.audience == audience,
             )
         ).scalar()
-    return parse(zlib.decompress(data)) if data is not None else {}
+    return _inflated(data) if data is not None else None
+
+
+def output_channels(engine: Engine, revision: str) -> set[str]:
+    """The channels a revision recorded product outputs of."""
+    c = publication_outputs_table.c
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(c.channel)
+            .where(c.revision == revision, c.audience.not_in([FILES, INDEX]))
+            .distinct()
+        ).all()
+    return {r.channel for r in rows}
+
+
+def index_lines(engine: Engine, revision: str, channel: str, locale: str) -> list[Any] | None:
+    """What a revision kept of each product for the next index (:data:`INDEX`), in one
+    locale; None if it kept nothing."""
+    data = _stored(engine, revision, channel, locale, INDEX)
+    return None if data is None else [orjson.loads(line) for line in data.splitlines()]
+
+
+def files(engine: Engine, revision: str, channel: str, locale: str) -> list[dict[str, Any]]:
+    """The records of the files a revision's channel wrote for no product (its finish), in
+    one locale ("" for the channel's shared files)."""
+    data = _stored(engine, revision, channel, locale, FILES)
+    return orjson.loads(data) if data else []
 
 
 def _lines(data: bytes) -> Iterator[list[Any]]:

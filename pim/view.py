@@ -260,6 +260,10 @@ class ProductView:
     """A hash of everything this view was resolved from (the product, its models, the
     structure, the context) but the moment; empty unless asked for. Equal fingerprints mean
     equal views, so a publication can tell which products changed since the last one."""
+    stable: tuple[date | None, date | None] = (None, None)
+    """The first and last day (in the channel's time zone; None: unbounded) on which this
+    view is the same: what it shows of the moment, a sale starting or ending, changes only
+    outside them. A publication at a moment outside them resolves the product again."""
 
     @property
     def current_price(self) -> Money | None:

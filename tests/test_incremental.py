@@ -93,8 +93,8 @@ def test_a_published_file_edited_since_is_rendered_again(
 
 
 def test_writing_a_staged_file_never_writes_into_the_live_one(tmp_path: Path) -> None:
-    """Files taken over are hard links to the live ones; writing one again (an image that a
-    product rendered anew shares) makes a new file instead of writing through the link."""
+    """A file is written beside its name and renamed over it: a hard link to the name (a
+    copy of the published file elsewhere) keeps what it had."""
     from pim.channels.base import RenderContext
     from pim.channels.web import WebChannel, WebOptions
 
@@ -152,3 +152,179 @@ def test_full_renders_everything(example: Catalogue, tmp_path: Path) -> None:
     assert _inode(out, page) == first
     _publish(example, out, MOMENT, full=True)
     assert _inode(out, page) != first
+
+
+WEB = ["web"]
+
+
+def _publish_web(
+    cat: Catalogue, out: Path, moment: datetime, full: bool = False, jobs: int = 2
+) -> dict[str, object]:
+    return publish(cat, WEB, LOCALES, out, Publication(moment), jobs=jobs, full=full)
+
+
+def _same_as_full(cat: Catalogue, out: Path, moment: datetime, tmp_path: Path) -> None:
+    """Republish into ``out`` and check it against a full publication at the same moment."""
+    _publish_web(cat, out, moment)
+    full = tmp_path / "full"
+    _publish_web(cat, full, moment, full=True)
+    assert _files(out) == _files(full)
+    assert _manifest(out) == _manifest(full)
+
+
+def _document(out: Path, locale: str, sku: str) -> dict[str, object]:
+    data = json.loads((out / f"web/{locale}/products/{sku}.json").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_unchanged_products_are_not_resolved_again(
+    example: Catalogue, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "out"
+    _publish_web(example, out, MOMENT)
+    _change_one_product(example, tmp_path)
+    with caplog.at_level(logging.INFO, logger="pim.publishing"):
+        _same_as_full(example, out, MOMENT, tmp_path)
+    line = next(r.getMessage() for r in caplog.records if "not resolved again" in r.getMessage())
+    documents = len(list(out.glob("web/*/products/*.json")))
+    kept, unresolved = int(line.split()[1]), int(line.split("(")[1].split()[0])
+    # all but KT-K10 in both locales (each page links to the other)
+    assert kept == unresolved == documents - 2, line
+
+
+def test_a_sale_starting_between_two_publications_appears(
+    example: Catalogue, tmp_path: Path
+) -> None:
+    """TB-TAFEL-200's rows do not change, but its sale starts on 2027-01-10."""
+    out = tmp_path / "out"
+    _publish_web(example, out, datetime(2027, 1, 9, 12, tzinfo=UTC))
+    assert _document(out, "de_DE", "TB-TAFEL-200")["sale"] is None
+    _same_as_full(example, out, datetime(2027, 1, 11, 12, tzinfo=UTC), tmp_path)
+    assert _document(out, "de_DE", "TB-TAFEL-200")["sale"] is not None
+
+
+def test_a_changed_product_model_renders_its_variants_again(
+    example: Catalogue, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    _publish_web(example, out, MOMENT)
+    write_csv(
+        tmp_path / "product_models.csv",
+        ["code", "description-de_DE-ecommerce"],
+        ["HP-ARIA", "<p>Neu beschrieben</p>"],
+    )
+    example.import_path(tmp_path / "product_models.csv")
+    _same_as_full(example, out, MOMENT, tmp_path)
+    for sku in ("HP-ARIA-BLA", "HP-ARIA-WHI", "HP-ARIA-BLU"):
+        assert "Neu beschrieben" in json.dumps(_document(out, "de_DE", sku))
+
+
+def test_a_disabled_product_leaves_the_output(example: Catalogue, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _publish_web(example, out, MOMENT)
+    page = "web/de_DE/products/KT-K12.json"
+    assert (out / page).is_file()
+    write_csv(tmp_path / "disable.csv", ["sku", "enabled"], ["KT-K12", "0"])
+    example.import_path(tmp_path / "disable.csv")
+    _same_as_full(example, out, MOMENT, tmp_path)
+    assert not (out / page).exists()
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert {"channel": "web", "locale": "de_DE", "sku": "KT-K12", "reason": "disabled"} in (
+        manifest["skipped"]
+    )
+
+
+def test_an_edited_listing_or_category_page_is_written_again(
+    example: Catalogue, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    _publish_web(example, out, MOMENT)
+    listing, page = out / "web/de_DE/index.json", out / "web/de_DE/c/kitchen/index.html"
+    originals = listing.read_bytes(), page.read_bytes()
+    listing.write_bytes(b"{}")
+    page.write_text("<p>defaced</p>", encoding="utf-8")
+    _publish_web(example, out, MOMENT)
+    assert (listing.read_bytes(), page.read_bytes()) == originals
+
+
+def _tree(out: Path) -> dict[str, bytes]:
+    return {**_files(out), "manifest.json": (out / "manifest.json").read_bytes()}
+
+
+def test_a_republish_failing_while_its_files_move_in_leaves_the_previous_output(
+    example: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pim import publishing, revisions
+
+    out = tmp_path / "out"
+    _publish_web(example, out, MOMENT)
+    before = _tree(out)
+    _change_one_product(example, tmp_path)
+    write_csv(tmp_path / "disable.csv", ["sku", "enabled"], ["KT-K12", "0"])
+    example.import_path(tmp_path / "disable.csv")
+
+    def fail(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(publishing, "_remove_empty_folders", fail)  # after every move
+    with pytest.raises(OSError):
+        _publish_web(example, out, MOMENT, jobs=1)
+    assert _tree(out) == before
+    assert len(revisions.revisions(example.engine, out)) == 1
+
+
+def _killed_while_moving_in(url: str, media: str, out: str) -> None:
+    """In a child process: republish, and die (no clean-up) once the files have moved."""
+    from pim import publishing
+
+    def die(*args: object) -> None:
+        os._exit(9)
+
+    publishing._remove_empty_folders = die  # type: ignore[assignment]
+    _publish_web(Catalogue.open(url, media=media), Path(out), MOMENT, jobs=1)
+
+
+def test_a_republish_killed_while_its_files_move_in_is_undone_by_the_next(
+    example: Catalogue, tmp_path: Path
+) -> None:
+    import multiprocessing
+
+    from pim.publishing import recover
+
+    out = tmp_path / "out"
+    _publish_web(example, out, MOMENT)
+    before = _tree(out)
+    _change_one_product(example, tmp_path)
+    child = multiprocessing.get_context("fork").Process(
+        target=_killed_while_moving_in, args=(example.url, str(example.media.root), str(out))
+    )
+    child.start()
+    child.join()
+    assert child.exitcode == 9
+    assert "Wasserkocher Neu" in (out / "web/de_DE/products/KT-K10.json").read_text("utf-8")
+    done = recover(out)
+    assert any("put back" in line for line in done), done
+    assert _tree(out) == before
+    _same_as_full(example, out, MOMENT, tmp_path)
+
+
+def test_source_digests_change_with_the_rows_a_view_is_resolved_from(
+    example: Catalogue, tmp_path: Path, structure_file: Path
+) -> None:
+    before = example.source_digests()
+    write_csv(
+        tmp_path / "product_models.csv",
+        ["code", "description-de_DE-ecommerce"],
+        ["HP-ARIA", "<p>Neu</p>"],
+    )
+    example.import_path(tmp_path / "product_models.csv")
+    after = example.source_digests()
+    changed = {sku for sku in before if before[sku] != after[sku]}
+    assert changed == {"HP-ARIA-BLA", "HP-ARIA-WHI", "HP-ARIA-BLU"}
+    structure = structure_file.read_text(encoding="utf-8").replace("Winter sale", "Winter deals")
+    (tmp_path / "structure.yaml").write_text(structure, encoding="utf-8")
+    example.import_path(tmp_path / "structure.yaml")
+    assert all(
+        a != b for a, b in zip(after.values(), example.source_digests().values(), strict=True)
+    )

@@ -23,7 +23,7 @@ import orjson
 from pydantic import Field
 
 from pim.brand import brand_files
-from pim.channels.base import Artifact, Channel, ChannelOptions, RenderContext
+from pim.channels.base import Artifact, Channel, ChannelOptions, ProductRef, RenderContext
 from pim.channels.web.documents import (
     document_site_path,
     listing_entry,
@@ -99,14 +99,14 @@ class WebChannel(Channel[WebOptions]):
     start_rank = 0
     reuses_outputs = True
 
-    def dependencies(self, view: ProductView, ctx: RenderContext) -> Any:
+    def dependencies(self, ref: ProductRef, ctx: RenderContext) -> Any:
         """The pages a product's page links to: its other locales and its model's variants."""
         index = ctx.index
         if index is None:
             return None
         return (
-            [index.ref(loc, view.sku) for loc in index.locales_of(view.sku)],
-            index.variants(view.locale, view.group),
+            [index.ref(loc, ref.sku) for loc in index.locales_of(ref.sku)],
+            index.variants(ref.locale, ref.group),
         )
 
     def render(self, views: Iterable[ProductView], ctx: RenderContext) -> list[Artifact]:
@@ -232,19 +232,27 @@ class WebChannel(Channel[WebOptions]):
         data = {"locale": ctx.locale, "count": len(categories), "categories": categories}
         artifacts.append(ctx.write("categories.json", _dumps(data, self.options.indent)))
         home = f"{ctx.locale}/index.html"
-        html = self._page(
-            "web/home.html",
-            home,
-            ctx,
-            categories=categories,
-            count=len(public),
-            featured=public[: min(size, 12)],
-            title=ctx.theme.name,
-        )
-        artifacts.append(
-            ctx.write(home, html, [e["sku"] for e in public], shared=True, locale=ctx.locale)
-        )
+        skus = [e["sku"] for e in public]
+        featured = public[: min(size, 12)]
+        kept = ctx.reuse(home, (categories, len(public), featured), skus, **self._shared(ctx))
+        if kept is None:
+            html = self._page(
+                "web/home.html",
+                home,
+                ctx,
+                categories=categories,
+                count=len(public),
+                featured=featured,
+                title=ctx.theme.name,
+            )
+            kept = ctx.write(home, html, skus, **self._shared(ctx))
+        artifacts.append(kept)
         return artifacts
+
+    @staticmethod
+    def _shared(ctx: RenderContext) -> dict[str, Any]:
+        """How a page of the locale is written: under ``web/``, listed with its locale."""
+        return {"shared": True, "locale": ctx.locale}
 
     def _listing(
         self,
@@ -293,6 +301,12 @@ class WebChannel(Channel[WebOptions]):
 
         out = []
         for n, chunk in enumerate(chunks, 1):
+            skus = [e["sku"] for e in chunk]
+            inputs = (code, path, chunk, n, len(chunks), len(items))
+            kept = ctx.reuse(name(n), inputs, skus, **self._shared(ctx))
+            if kept is not None:
+                out.append(kept)
+                continue
             rel = relative_to(name(n))
             html = self._page(
                 "web/category.html",
@@ -308,9 +322,7 @@ class WebChannel(Channel[WebOptions]):
                 next=rel(name(n + 1)) if n < len(chunks) else None,
                 title=path[-1],
             )
-            out.append(
-                ctx.write(name(n), html, [e["sku"] for e in chunk], shared=True, locale=ctx.locale)
-            )
+            out.append(ctx.write(name(n), html, skus, **self._shared(ctx)))
         return out
 
     def finish_channel(self, ctx: RenderContext) -> list[Artifact]:
@@ -329,15 +341,23 @@ class WebChannel(Channel[WebOptions]):
         index = ctx.index
         if index is None:
             return artifacts
+        # every landing URL once (ctx.alternates would build each again for every locale)
+        urls = {
+            loc: {
+                sku: ctx.links.landing_url(ref) for sku, ref in index.products.get(loc, {}).items()
+            }
+            for loc in index.locales
+        }
         entries = []
         for locale in index.locales:
-            for sku in sorted(index.products.get(locale, {})):
-                ref = index.products[locale][sku]
-                entries.append((ctx.links.landing_url(ref), ctx.alternates(sku)))
+            for sku in sorted(urls[locale]):
+                alternates = [(loc, urls[loc][sku]) for loc in index.locales if sku in urls[loc]]
+                entries.append((urls[locale][sku], alternates))
         homes = [(loc, ctx.links.site_url(f"{loc}/")) for loc in index.locales]
         for _, url in homes:
             entries.append((url, homes))
-        artifacts.append(ctx.write("sitemap.xml", sitemap(entries), shared=True))
+        kept = ctx.reuse("sitemap.xml", entries, shared=True)
+        artifacts.append(kept or ctx.write("sitemap.xml", sitemap(entries), shared=True))
         chooser = self._page(
             "web/languages.html",
             "index.html",
