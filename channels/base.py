@@ -243,6 +243,8 @@ class RenderContext:
         self.kept: dict[str, dict[str, Any]] = {}
         """Path → record of the previous publication's files kept in place."""
         self._keys: dict[str, str] = {}
+        self._landing: dict[tuple[str, str], str] = {}
+        """(locale, SKU) → landing URL, built once per job for :meth:`alternates`."""
 
     def skip(self, sku: str, reason: str) -> Skip:
         """Record that the channel left ``sku`` out (listed in the manifest's ``skipped``)."""
@@ -301,8 +303,16 @@ class RenderContext:
                 "alternates need the publication index; set needs_index = True",
                 channel=self.channel.name,
             )
-        refs = (self.index.ref(loc, sku) for loc in self.index.locales_of(sku))
-        return [(r.locale, self.links.landing_url(r)) for r in refs if r is not None]
+        found = []
+        for loc in self.index.locales_of(sku):
+            url = self._landing.get((loc, sku))
+            if url is None:
+                ref = self.index.ref(loc, sku)
+                if ref is None:
+                    continue
+                url = self._landing[(loc, sku)] = self.links.landing_url(ref)
+            found.append((loc, url))
+        return found
 
     def reuse(
         self,

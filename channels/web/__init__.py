@@ -341,18 +341,11 @@ class WebChannel(Channel[WebOptions]):
         index = ctx.index
         if index is None:
             return artifacts
-        # every landing URL once (ctx.alternates would build each again for every locale)
-        urls = {
-            loc: {
-                sku: ctx.links.landing_url(ref) for sku, ref in index.products.get(loc, {}).items()
-            }
-            for loc in index.locales
-        }
         entries = []
         for locale in index.locales:
-            for sku in sorted(urls[locale]):
-                alternates = [(loc, urls[loc][sku]) for loc in index.locales if sku in urls[loc]]
-                entries.append((urls[locale][sku], alternates))
+            for sku in sorted(index.products.get(locale, {})):
+                alternates = ctx.alternates(sku)
+                entries.append((dict(alternates)[locale], alternates))
         homes = [(loc, ctx.links.site_url(f"{loc}/")) for loc in index.locales]
         for _, url in homes:
             entries.append((url, homes))
