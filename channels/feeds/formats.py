@@ -67,53 +67,82 @@ class FeedFormat:
     """Catalogue availability → the format's value; None: the product is left out."""
     utm_source: str
     utm_medium: str
-    write_item: Callable[[FeedItem], etree._Element]
+    write_item: Callable[[FeedItem], str]
+    """The item's XML, serialised as libxml2 would (a test checks the escaping against it)."""
     rich_description: bool = False
     """Whether the writer takes the description as HTML (else only the plain text)."""
     params: bool = False
     """Whether the writer lists the visible attributes (``params``)."""
 
 
-def _sub(parent: etree._Element, tag: str, text: str | None, cdata: bool = False) -> None:
-    if text is None or text == "":
+_TEXT_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;"))
+_ATTRIBUTE_ESCAPES = (
+    *_TEXT_ESCAPES,
+    ('"', "&quot;"),
+    ("\n", "&#10;"),
+    ("\t", "&#9;"),
+)
+
+
+def escape_text(text: str) -> str:
+    """``text`` escaped for element content, as libxml2 serialises it."""
+    for char, entity in _TEXT_ESCAPES:  # most texts have none: a search each is cheap
+        if char in text:
+            text = text.replace(char, entity)
+    return text
+
+
+def escape_attribute(text: str) -> str:
+    """``text`` escaped for a double-quoted attribute value, as libxml2 serialises it."""
+    for char, entity in _ATTRIBUTE_ESCAPES:
+        if char in text:
+            text = text.replace(char, entity)
+    return text
+
+
+def _sub(
+    out: list[str], tag: str, text: str | None, cdata: bool = False, attributes: str = ""
+) -> None:
+    """Append ``<tag attributes>text</tag>`` (nothing for an empty text): in CDATA if asked
+    and the text has no ``]]>``, else escaped."""
+    if not text:
         return
-    child = etree.SubElement(parent, tag)
-    if cdata and "]]>" not in text:
-        child.text = etree.CDATA(text)
-    else:
-        child.text = text
+    body = f"<![CDATA[{text}]]>" if cdata and "]]>" not in text else escape_text(text)
+    out.append(f"<{tag}{attributes}>{body}</{tag}>")
 
 
-def google_item(item: FeedItem) -> etree._Element:
-    """An ``<item>`` of a Google Merchant Center RSS 2.0 feed."""
-    el = etree.Element("item", nsmap={"g": G})
-    _sub(el, f"{{{G}}}id", item.id)
-    _sub(el, "title", item.title)
-    _sub(el, "description", item.description)
-    _sub(el, "link", item.link)
+def google_item(item: FeedItem) -> str:
+    """An ``<item>`` of a Google Merchant Center RSS 2.0 feed (the ``g`` prefix is declared
+    by the document)."""
+    out = ["<item>"]
+    _sub(out, "g:id", item.id)
+    _sub(out, "title", item.title)
+    _sub(out, "description", item.description)
+    _sub(out, "link", item.link)
     if item.images:
-        _sub(el, f"{{{G}}}image_link", item.images[0])
+        _sub(out, "g:image_link", item.images[0])
         for url in item.images[1:]:
-            _sub(el, f"{{{G}}}additional_image_link", url)
-    _sub(el, f"{{{G}}}availability", item.availability)
-    _sub(el, f"{{{G}}}price", f"{item.price.plain} {item.price.currency}")
+            _sub(out, "g:additional_image_link", url)
+    _sub(out, "g:availability", item.availability)
+    _sub(out, "g:price", f"{item.price.plain} {item.price.currency}")
     if item.sale is not None:
-        _sub(el, f"{{{G}}}sale_price", f"{item.sale.plain} {item.sale.currency}")
-        _sub(el, f"{{{G}}}sale_price_effective_date", item.sale_effective)
-    _sub(el, f"{{{G}}}brand", item.brand)
-    _sub(el, f"{{{G}}}gtin", item.gtin)
-    _sub(el, f"{{{G}}}mpn", item.mpn)
+        _sub(out, "g:sale_price", f"{item.sale.plain} {item.sale.currency}")
+        _sub(out, "g:sale_price_effective_date", item.sale_effective)
+    _sub(out, "g:brand", item.brand)
+    _sub(out, "g:gtin", item.gtin)
+    _sub(out, "g:mpn", item.mpn)
     if not item.gtin and not (item.brand and item.mpn):
-        _sub(el, f"{{{G}}}identifier_exists", "no")
-    _sub(el, f"{{{G}}}condition", item.condition)
-    _sub(el, f"{{{G}}}google_product_category", item.category)
-    _sub(el, f"{{{G}}}product_type", " > ".join(item.category_path))
-    _sub(el, f"{{{G}}}item_group_id", item.group)
+        _sub(out, "g:identifier_exists", "no")
+    _sub(out, "g:condition", item.condition)
+    _sub(out, "g:google_product_category", item.category)
+    _sub(out, "g:product_type", " > ".join(item.category_path))
+    _sub(out, "g:item_group_id", item.group)
     for name in ("color", "size"):
-        _sub(el, f"{{{G}}}{name}", item.variant.get(name))
+        _sub(out, f"g:{name}", item.variant.get(name))
     if item.weight is not None:
-        _sub(el, f"{{{G}}}shipping_weight", f"{item.weight[0]} {item.weight[1]}")
-    return el
+        _sub(out, "g:shipping_weight", f"{item.weight[0]} {item.weight[1]}")
+    out.append("</item>")
+    return "".join(out)
 
 
 def category_id(code: str) -> str:
@@ -121,61 +150,74 @@ def category_id(code: str) -> str:
     return str(int(hashlib.blake2b(code.encode(), digest_size=6).hexdigest(), 16))
 
 
-def yml_offer(item: FeedItem) -> etree._Element:
+def yml_offer(item: FeedItem) -> str:
     """An ``<offer>`` of a Yandex Market YML catalogue."""
-    el = etree.Element("offer", id=item.id, available=item.availability)
-    if item.group:
-        el.set("group_id", category_id(item.group))
-    _sub(el, "url", item.link)
+    group = f' group_id="{category_id(item.group)}"' if item.group else ""
+    out = [
+        f'<offer id="{escape_attribute(item.id)}" '
+        f'available="{escape_attribute(item.availability)}"{group}>'
+    ]
+    _sub(out, "url", item.link)
     current = item.sale or item.price
-    _sub(el, "price", current.plain)
+    _sub(out, "price", current.plain)
     if item.sale is not None:
-        _sub(el, "oldprice", item.price.plain)
-    _sub(el, "currencyId", item.price.currency)
+        _sub(out, "oldprice", item.price.plain)
+    _sub(out, "currencyId", item.price.currency)
     if item.category_codes:
-        _sub(el, "categoryId", category_id(item.category_codes[-1]))
+        _sub(out, "categoryId", category_id(item.category_codes[-1]))
     for url in item.images:
-        _sub(el, "picture", url)
-    _sub(el, "name", item.title)
-    _sub(el, "vendor", item.brand)
-    _sub(el, "vendorCode", item.mpn)
-    _sub(el, "description", item.description_html or item.description, cdata=True)
-    _sub(el, "barcode", item.gtin)
+        _sub(out, "picture", url)
+    _sub(out, "name", item.title)
+    _sub(out, "vendor", item.brand)
+    _sub(out, "vendorCode", item.mpn)
+    _sub(out, "description", item.description_html or item.description, cdata=True)
+    _sub(out, "barcode", item.gtin)
     if item.weight is not None and item.weight[1] == "kg":
-        _sub(el, "weight", item.weight[0])
+        _sub(out, "weight", item.weight[0])
     for label, value, unit in item.params:
-        param = etree.SubElement(el, "param", name=label)
-        if unit:
-            param.set("unit", unit)
-        param.text = value
-    return el
+        unit_attribute = f' unit="{escape_attribute(unit)}"' if unit else ""
+        opening = f'<param name="{escape_attribute(label)}"{unit_attribute}'
+        out.append(f"{opening}>{escape_text(value)}</param>")
+    out.append("</offer>")
+    return "".join(out)
 
 
-def ceneo_offer(item: FeedItem) -> etree._Element:
+def ceneo_offer(item: FeedItem) -> str:
     """An ``<o>`` of a Ceneo XML feed."""
     current = item.sale or item.price
-    el = etree.Element("o", id=item.id, url=item.link, price=current.plain, avail=item.availability)
-    if item.weight is not None and item.weight[1] == "kg":
-        el.set("weight", item.weight[0])
-    _sub(el, "cat", "/".join(item.category_path) if not item.category else item.category, True)
-    _sub(el, "name", item.title, cdata=True)
-    imgs = etree.SubElement(el, "imgs")
-    etree.SubElement(imgs, "main", url=item.images[0])
+    weight = (
+        f' weight="{escape_attribute(item.weight[0])}"'
+        if item.weight is not None and item.weight[1] == "kg"
+        else ""
+    )
+    out = [
+        f'<o id="{escape_attribute(item.id)}" url="{escape_attribute(item.link)}" '
+        f'price="{escape_attribute(current.plain)}" '
+        f'avail="{escape_attribute(item.availability)}"{weight}>'
+    ]
+    _sub(out, "cat", "/".join(item.category_path) if not item.category else item.category, True)
+    _sub(out, "name", item.title, cdata=True)
+    out.append(f'<imgs><main url="{escape_attribute(item.images[0])}"/>')
     for url in item.images[1:]:
-        etree.SubElement(imgs, "i", url=url)
-    _sub(el, "desc", item.description_html or item.description, cdata=True)
-    attrs = etree.Element("attrs")
-    for name, value in (
-        ("Producent", item.brand),
-        ("EAN", item.gtin),
-        ("Kod_producenta", item.mpn),
-    ):
-        if value:
-            a = etree.SubElement(attrs, "a", name=name)
-            a.text = etree.CDATA(value) if "]]>" not in value else value
-    if len(attrs):
-        el.append(attrs)
-    return el
+        out.append(f'<i url="{escape_attribute(url)}"/>')
+    out.append("</imgs>")
+    _sub(out, "desc", item.description_html or item.description, cdata=True)
+    attrs = [
+        (name, value)
+        for name, value in (
+            ("Producent", item.brand),
+            ("EAN", item.gtin),
+            ("Kod_producenta", item.mpn),
+        )
+        if value
+    ]
+    if attrs:
+        out.append("<attrs>")
+        for name, value in attrs:
+            _sub(out, "a", value, cdata=True, attributes=f' name="{name}"')
+        out.append("</attrs>")
+    out.append("</o>")
+    return "".join(out)
 
 
 FORMATS: dict[str, FeedFormat] = {
@@ -233,22 +275,27 @@ FORMATS: dict[str, FeedFormat] = {
 }
 
 
+def _child(parent: etree._Element, tag: str, text: str) -> None:
+    if text:
+        etree.SubElement(parent, tag).text = text
+
+
 def document_parts(fmt: str, info: Mapping[str, Any]) -> tuple[bytes, bytes]:
     """The bytes before and after the items of a feed document of format ``fmt``."""
     marker = "VITRINA-ITEMS"
     if fmt == "google":
         root = etree.Element("rss", nsmap={"g": G}, version="2.0")
         channel = etree.SubElement(root, "channel")
-        _sub(channel, "title", info["title"])
-        _sub(channel, "link", info["link"])
-        _sub(channel, "description", info["description"])
+        _child(channel, "title", info["title"])
+        _child(channel, "link", info["link"])
+        _child(channel, "description", info["description"])
         channel.append(etree.Comment(marker))
     elif fmt == "yml":
         root = etree.Element("yml_catalog", date=info["date"])
         shop = etree.SubElement(root, "shop")
-        _sub(shop, "name", info["title"])
-        _sub(shop, "company", info["company"])
-        _sub(shop, "url", info["link"])
+        _child(shop, "name", info["title"])
+        _child(shop, "company", info["company"])
+        _child(shop, "url", info["link"])
         currencies = etree.SubElement(shop, "currencies")
         etree.SubElement(currencies, "currency", id=info["currency"], rate="1")
         categories = etree.SubElement(shop, "categories")
