@@ -242,6 +242,11 @@ class RenderContext:
         keep instead of writing them again (:meth:`reuse`, and files written unchanged)."""
         self.kept: dict[str, dict[str, Any]] = {}
         """Path → record of the previous publication's files kept in place."""
+        self.memos: list[Any] = []
+        """What :meth:`memo` recorded for the product being rendered."""
+        self.previous: PublishedFiles | None = None
+        """In an incremental publication: the files the channel's finish published for this
+        locale last time (:meth:`previous_file`)."""
         self._keys: dict[str, str] = {}
         self._landing: dict[tuple[str, str], str] = {}
         """(locale, SKU) → landing URL, built once per job for :meth:`alternates`."""
@@ -251,6 +256,25 @@ class RenderContext:
         skip = Skip(self.channel.name, self.locale, sku, reason)
         self.skipped.append(skip)
         return skip
+
+    def memo(self, data: Any) -> None:
+        """For a channel that reuses outputs: remember JSON-compatible ``data`` with the
+        product being rendered. When the product is kept in a later publication,
+        :meth:`Channel.kept` gets it back (with nothing else of the product's view)."""
+        if self.channel.reuses_outputs:
+            self.memos.append(data)
+
+    def previous_file(self, relpath: str, *, shared: bool = False) -> Path | None:
+        """In an incremental publication: the file the channel's finish published at
+        ``relpath`` (as for :meth:`write`) last time, if it is still as published."""
+        previous = self.previous
+        if previous is None:
+            return None
+        target = str(self._target(relpath, shared))
+        record = previous.records.get(target)
+        if record is None or not previous.intact(record):
+            return None
+        return Path(previous.out_dir) / target
 
     def scratch(self, name: str) -> Path:
         """A private working file of this channel and locale (in the staging folder, never
@@ -518,6 +542,19 @@ class Channel(ABC, Generic[OptionsT]):
         :attr:`reuses_outputs`): JSON-compatible data that changes whenever they would, such
         as the references of the pages they link to (from ``ctx.index``). Default: nothing."""
         return None
+
+    def keeps(self, memos: list[Any], ctx: RenderContext) -> bool:
+        """For :attr:`reuses_outputs`: whether a product unchanged since the last publication
+        can be kept with what it remembered then (:meth:`RenderContext.memo`), e.g. because
+        the file its part was published in is still there (:meth:`RenderContext.previous_file`).
+        Default: yes."""
+        return True
+
+    def kept(self, sku: str, memos: list[Any], ctx: RenderContext) -> None:
+        """For :attr:`reuses_outputs`: product ``sku`` is kept from the last publication. Called
+        in its place among the views :meth:`render` iterates, with what it remembered; a
+        channel that writes its products into shared parts copies the product's part here.
+        Default: nothing."""
 
     def rejects(self, view: ProductView) -> str | None:
         """A reason to leave ``view`` out of this channel (a channel rule), or None."""

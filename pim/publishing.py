@@ -134,7 +134,7 @@ class JobResult:
     """The file of the job's product outputs (:class:`pim.reuse.ProductOutput`, compressed:
     :class:`pim.revisions.PackedWriter`), for channels that reuse them."""
     reused: int = 0
-    """How many products' files were taken from the previous publication."""
+    """How many published products were kept from the previous publication."""
     unresolved: int = 0
     """How many of them were not even resolved again (unchanged since)."""
     files: list[dict[str, Any]] | None = None
@@ -344,7 +344,7 @@ def run_job(setup: Setup, job: Job, index: IndexFile = None) -> JobResult:
         ctx.notices,
         str(lines),
         str(outputs) if channel.reuses_outputs else None,
-        len({a.skus[0] for a in reused if a.skus}),
+        found.kept if found is not None else 0,
         entries_file=entries_file,
         unresolved=found.unresolved if found is not None else 0,
         index=str(index_file) if found is not None and found.index is not None else None,
@@ -404,6 +404,8 @@ class _JobOutput:
     """Each product's index line (:data:`pim.revisions.INDEX`), for the main audience."""
     unresolved: int = 0
     """How many published products were kept without resolving them again."""
+    kept: int = 0
+    """How many published products were kept (their files, entries and memos)."""
 
 
 def _reusing(
@@ -427,12 +429,17 @@ def _reusing(
     kept: dict[str, reuse.ProductOutput] = {}
     files = reuse.PublishedFiles(setup.out, (), base)
     if job.channel in setup.patch:
+        assert setup.previous is not None
         previous = _previous_outputs(setup, job)
         files = reuse.PublishedFiles(setup.out, (), base)
+        finished = revisions.files(cat.engine, setup.previous, channel.name, job.locale)
+        ctx.previous = reuse.PublishedFiles(setup.out, finished, base)
         for sku, before in _unchanged(setup, job, cat, sources).items():
             deps = None if before.ref is None else channel.dependencies(_ref(before.ref), ctx)
-            if before.key == reuse.product_key(base, before.fingerprint, deps) and (
-                files.all_intact(before)
+            if (
+                before.key == reuse.product_key(base, before.fingerprint, deps)
+                and files.all_intact(before)
+                and channel.keeps(before.memos, ctx)
             ):
                 kept[sku] = before
     stale = [sku for sku in sources if sku not in kept]
@@ -443,6 +450,8 @@ def _reusing(
     shared: set[str] = set()
 
     def keep(output: reuse.ProductOutput) -> None:
+        if output.line is not None:
+            out.kept += 1
         for record in output.artifacts:
             if not record["skus"]:  # a file several products share: once per job
                 if record["path"] in shared:
@@ -452,6 +461,7 @@ def _reusing(
         ctx.entries += output.entries
         ctx.notices += [Notice(channel.name, job.locale, output.sku, *n) for n in output.notices]
         ctx.skipped += [Skip(channel.name, job.locale, output.sku, r) for r in output.skips]
+        channel.kept(output.sku, output.memos, ctx)
         if output.line is not None:
             sink.write(orjson.dumps(output.line) + b"\n")
         memo.write(output.line_bytes())
@@ -472,7 +482,9 @@ def _reusing(
             skipped.append(Skip(job.channel, job.locale, view.sku, reason))
             key = reuse.product_key(base, view.fingerprint, None)
             memo.write(
-                reuse.ProductOutput.of(view.sku, key, ([], [], [], [reason]), *facts).line_bytes()
+                reuse.ProductOutput.of(
+                    view.sku, key, ([], [], [], [reason], []), *facts
+                ).line_bytes()
             )
             if out.index is not None:
                 out.index.write(orjson.dumps([view.sku, facts[1], facts[2], None]) + b"\n")
@@ -481,7 +493,12 @@ def _reusing(
         key = reuse.product_key(base, view.fingerprint, channel.dependencies(ref, ctx))
         line = revisions.product_line(view)
         same = previous.get(view.sku)
-        if same is not None and same.key == key and files.all_intact(same):
+        if (
+            same is not None
+            and same.key == key
+            and files.all_intact(same)
+            and channel.keeps(same.memos, ctx)
+        ):
             # resolved again (its rows changed, or a day it may change came), but the same
             keep(
                 replace(
@@ -503,7 +520,9 @@ def _reusing(
             ctx.entries[marks[1] :],
             [(n.field, n.message) for n in ctx.notices[marks[2] :]],
             [s.reason for s in ctx.skipped[marks[3] :]],
+            ctx.memos,
         )
+        ctx.memos = []
         output = reuse.ProductOutput.of(
             view.sku, key, produced, *facts, _ref_fields(ref), orjson.loads(line)
         )

@@ -58,15 +58,17 @@ class ProductOutput:
     """The fields of its :class:`~pim.channels.base.ProductRef`, if it was published."""
     line: list[Any] | None = None
     """Its product line for the revision (:func:`pim.revisions.product_line`), if published."""
-    body: bytes = b"[[],[],[],[]]"
-    """The JSON of what it produced: artifacts, entries, notices, skips."""
+    body: bytes = b"[[],[],[],[],[]]"
+    """The JSON of what it produced: artifacts, entries, notices, skips, memos."""
 
     @classmethod
     def of(
         cls,
         sku: str,
         key: str,
-        produced: tuple[list[dict[str, Any]], list[Any], list[tuple[str, str]], list[str]],
+        produced: tuple[
+            list[dict[str, Any]], list[Any], list[tuple[str, str]], list[str], list[Any]
+        ],
         fingerprint: str,
         source: str,
         stable: tuple[str | None, str | None],
@@ -75,13 +77,16 @@ class ProductOutput:
     ) -> ProductOutput:
         """An output from what the product produced: the records of its files (path
         relative to ``OUT``, checksum, size, SKUs, ``stamp``), its entries, its notices as
-        (field, message) and the reasons it was left out."""
+        (field, message), the reasons it was left out and what the channel remembered of it
+        (:meth:`~pim.channels.base.RenderContext.memo`)."""
         return cls(sku, key, fingerprint, source, stable, ref, line, orjson.dumps(produced))
 
     @cached_property
-    def _produced(self) -> tuple[list[dict[str, Any]], list[Any], list[list[str]], list[str]]:
-        artifacts, entries, notices, skips = orjson.loads(self.body)
-        return artifacts, entries, notices, skips
+    def _produced(
+        self,
+    ) -> tuple[list[dict[str, Any]], list[Any], list[list[str]], list[str], list[Any]]:
+        artifacts, entries, notices, skips, *memos = orjson.loads(self.body)
+        return artifacts, entries, notices, skips, memos[0] if memos else []
 
     @property
     def artifacts(self) -> list[dict[str, Any]]:
@@ -102,6 +107,11 @@ class ProductOutput:
     def skips(self) -> list[str]:
         """Reasons it was left out (by the publication's rules or the channel's)."""
         return self._produced[3]
+
+    @property
+    def memos(self) -> list[Any]:
+        """What the channel remembered of it (:meth:`Channel.kept` gets it back)."""
+        return self._produced[4]
 
     def line_bytes(self) -> bytes:
         """The output as one line: its head, a tab, its body."""

@@ -13,6 +13,7 @@ from helpers import write_csv
 
 from pim import Catalogue, publish
 from pim.channels.base import Publication
+from pim.errors import ChannelError
 
 MOMENT = datetime(2026, 12, 1, 9, tzinfo=UTC)
 LATER = datetime(2026, 12, 3, 9, tzinfo=UTC)
@@ -57,7 +58,12 @@ def test_a_republish_after_one_change_equals_a_full_publish(
     _publish(example, incremental, MOMENT)
     unchanged = "web/de_DE/products/KT-K12.json"
     changed = "web/de_DE/products/KT-K10.json"
-    before = {p: _inode(incremental, p) for p in (unchanged, changed)}
+    kiosk_unchanged, kiosk_changed = (
+        "kiosk/store/qr/de_DE/KT-K12.png",
+        "kiosk/store/qr/de_DE/KT-K10.png",
+    )
+    watched = (unchanged, changed, kiosk_unchanged, kiosk_changed)
+    before = {p: _inode(incremental, p) for p in watched}
     _change_one_product(example, tmp_path)
     with caplog.at_level(logging.INFO, logger="pim.publishing"):
         _publish(example, incremental, LATER)  # two days on
@@ -68,12 +74,22 @@ def test_a_republish_after_one_change_equals_a_full_publish(
     # the unchanged product's file was taken over, not rendered again; the changed one was
     assert _inode(incremental, unchanged) == before[unchanged]
     assert _inode(incremental, changed) != before[changed]
+    # the kiosk too: the unchanged product's QR code is kept, the renamed one's drawn again
+    assert _inode(incremental, kiosk_unchanged) == before[kiosk_unchanged]
+    assert _inode(incremental, kiosk_changed) != before[kiosk_changed]
     assert "Wasserkocher Neu" in (incremental / changed).read_text(encoding="utf-8")
     sale = json.loads((incremental / "web/de_DE/products/KT-K17.json").read_text("utf-8"))
     assert sale["sale"] is not None
-    reused = [r.getMessage() for r in caplog.records if "unchanged" in r.getMessage()]
+    reused = {
+        r.getMessage().split(":")[0]: int(r.getMessage().split()[1])
+        for r in caplog.records
+        if "unchanged" in r.getMessage()
+    }
     documents = len(list((full / "web").glob("*/products/*.json")))
-    rendered = documents - int(reused[0].split()[1])
+    rendered = documents - reused["web"]
+    # the feeds and the kiosk render the same products again, the rest are kept (the
+    # feeds copy their items from the published files)
+    assert documents - reused["feeds"] == documents - reused["kiosk"] == rendered
     # KT-K10 in both locales (each page links to the other), and any product whose sale
     # window the two days crossed: a handful, not the catalogue
     print(f"rendered again: {rendered} of {documents}")
@@ -328,3 +344,40 @@ def test_source_digests_change_with_the_rows_a_view_is_resolved_from(
     assert all(
         a != b for a, b in zip(after.values(), example.source_digests().values(), strict=True)
     )
+
+
+def test_a_feed_edited_since_is_rendered_again(example: Catalogue, tmp_path: Path) -> None:
+    """A product's item is copied from the published feed only while the feed is as it was
+    published: an edited feed renders every item again."""
+    out, full = tmp_path / "out", tmp_path / "full"
+    _publish(example, out, MOMENT)
+    feed = out / "feeds/de_DE/google.xml"
+    feed.write_bytes(feed.read_bytes().replace(b"<g:id>", b"<g:id>X", 1))
+    _publish(example, out, LATER)
+    _publish(example, full, LATER, full=True)
+    assert _files(out) == _files(full)
+
+
+def test_published_items_are_found_past_hostile_cdata(tmp_path: Path) -> None:
+    """Items are found again by their start and end tags outside CDATA sections, whatever a
+    description holds."""
+    from pim.channels.feeds.formats import FORMATS
+    from pim.channels.feeds.published import PublishedItems
+
+    spec = FORMATS["yml"]
+    trap = '</offer><offer id="B" available="true"><name>fake</name></offer>'
+    items = [
+        f'<offer id="A" available="true"><description><![CDATA[{trap}]]></description></offer>',
+        '<offer id="A2" available="true"><name>a &lt;/offer&gt;</name></offer>',
+        '<offer id="B" available="true"><name>real</name></offer>',
+    ]
+    head, tail = "<yml_catalog><shop><offers>", "</offers></shop></yml_catalog>"
+    path = tmp_path / "yandex.xml"
+    path.write_text(head + "".join(items) + tail, encoding="utf-8")
+    with PublishedItems(path, spec, packed=False, scratch=tmp_path / "x") as published:
+        assert published.take("A").decode() == items[0]
+        assert published.take("B").decode() == items[2]  # A2 skipped
+    with PublishedItems(path, spec, packed=False, scratch=tmp_path / "x") as published:
+        published.take("B")
+        with pytest.raises(ChannelError, match="no item 'A'"):
+            published.take("A")  # behind: the order is SKU order

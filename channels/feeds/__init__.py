@@ -19,11 +19,10 @@ they are). Memory stays flat: nothing but the current item is held.
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import re
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -32,8 +31,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pim.channels.base import Artifact, Channel, ChannelOptions, RenderContext
 from pim.channels.feeds.formats import FORMATS, FeedFormat, FeedItem, document_parts
+from pim.channels.feeds.published import PublishedItems
 from pim.channels.feeds.text import truncate, xml_text
 from pim.channels.web.documents import media_site_path
+from pim.errors import ChannelError
 from pim.links import UTM
 from pim.skus import SkuList
 from pim.view import ProductView
@@ -149,26 +150,24 @@ class FeedsChannel(Channel[FeedsOptions]):
     description = "Google Merchant, Yandex Market YML and Ceneo XML feeds per language."
     Options = FeedsOptions
     per_product = True
+    reuses_outputs = True
     utm_source = "feed"
     utm_medium = "cpc"
+    _feeds: list[_Feed]
 
     def render(self, views: Iterable[ProductView], ctx: RenderContext) -> list[Artifact]:
-        """Stream this share's items of every feed into part files."""
-        feeds = self.options.feeds
+        """Stream this share's items of every feed into part files (a product kept from the
+        last publication has its items copied from the published feeds: :meth:`kept`)."""
         with ExitStack() as stack:
-            writers: dict[str, IO[str]] = {}
-            states: dict[str, dict[str, Any]] = {}
-            for name, rules in feeds.items():
+            self._feeds = []
+            for name, rules in self.options.feeds.items():
                 part = ctx.scratch(f"{name}-{uuid.uuid4().hex}.part")
-                raw: IO[bytes] = stack.enter_context(open(part, "wb"))
+                raw = stack.enter_context(open(part, "wb", buffering=1 << 16))
                 target: IO[bytes] | gzip.GzipFile = raw
                 if rules.gzip:  # one gzip member per part: members join into one .gz file
                     target = gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0)
                     stack.enter_context(target)
-                writers[name] = stack.enter_context(
-                    io.TextIOWrapper(target, encoding="utf-8", newline="", write_through=False)
-                )
-                states[name] = {
+                state: dict[str, Any] = {
                     "feed": name,
                     "part": str(part),
                     "skus": SkuList(),
@@ -177,25 +176,27 @@ class FeedsChannel(Channel[FeedsOptions]):
                     "categories": {},
                     "currency": None,
                 }
-            plans = [_Feed(name, rules, ctx, states[name]) for name, rules in feeds.items()]
+                self._feeds.append(_Feed(name, rules, ctx, state, target, stack))
             for view in views:
-                for plan in plans:
-                    item = plan.item(view)
-                    if item is None:
-                        continue
-                    state = plan.state
-                    writers[plan.name].write(plan.spec.write_item(item))
-                    state["skus"].append(view.sku)
-                    state["currency"] = item.price.currency
-                    for path in view.categories[:1]:
-                        for depth in range(1, len(path.codes)):
-                            state["categories"][path.codes[depth]] = (
-                                path.labels[depth],
-                                path.codes[depth - 1] if depth > 1 else None,
-                            )
-        for state in states.values():
-            ctx.entries.append(state)
+                ctx.memo({feed.name: feed.add(view) for feed in self._feeds})
+            ctx.entries += [feed.state for feed in self._feeds]
         return []
+
+    def keeps(self, memos: list[Any], ctx: RenderContext) -> bool:
+        """Whether the feeds a kept product's items are copied from are still published."""
+        return all(
+            ctx.previous_file(_feed_file(name, self.options.feeds[name])) is not None
+            for memo in memos
+            for name, entry in memo.items()
+            if not isinstance(entry, str) and name in self.options.feeds
+        )
+
+    def kept(self, sku: str, memos: list[Any], ctx: RenderContext) -> None:
+        """A product kept from the last publication: its items copied from the published
+        feeds into the parts, its exclusions and cuts recorded again."""
+        memo = memos[0] if memos else {}
+        for feed in self._feeds:
+            feed.add_kept(sku, memo.get(feed.name))
 
     def finish(self, entries: list[Any], ctx: RenderContext) -> list[Artifact]:
         """Join each feed's parts between its head and tail; write its report."""
@@ -222,7 +223,7 @@ class FeedsChannel(Channel[FeedsOptions]):
                     ),
                 },
             )
-            path = f"{name}.xml.gz" if rules.gzip else f"{name}.xml"
+            path = _feed_file(name, rules)
             artifacts.append(ctx.write_stream(path, _joined(head, tail, parts, rules.gzip), skus))
             report = {
                 "feed": name,
@@ -248,8 +249,18 @@ class _Feed:
     """One feed's rules prepared for a job (limits, templates, filters, link query), and
     the items it makes of views."""
 
-    def __init__(self, name: str, rules: FeedRules, ctx: RenderContext, state: dict[str, Any]):
-        self.name, self.rules, self.ctx, self.state = name, rules, ctx, state
+    def __init__(
+        self,
+        name: str,
+        rules: FeedRules,
+        ctx: RenderContext,
+        state: dict[str, Any],
+        part: IO[bytes] | gzip.GzipFile,
+        stack: ExitStack,
+    ) -> None:
+        self.name, self.rules, self.ctx, self.state, self.part = name, rules, ctx, state, part
+        self._stack = stack
+        self._previous: PublishedItems | None = None
         self.spec = spec = rules.spec
         self.include = None if rules.include.empty else rules.include
         self.exclude = None if rules.exclude.empty else rules.exclude
@@ -264,7 +275,63 @@ class _Feed:
         self.google = rules.format == "google"
         self.variant_codes = frozenset(rules.variant_attributes.values())
 
+    def add(self, view: ProductView) -> Any:
+        """Write the feed's item of ``view`` into the part; what to remember of it: the
+        reason it was left out, or [currency, its first category path as (code, label,
+        parent), its texts cut as (field, length, limit)]."""
+        self.reason = ""
+        cuts = len(self.state["cut"])
+        item = self.item(view)
+        if item is None:
+            return self.reason
+        self.part.write(self.spec.write_item(item).encode("utf-8"))
+        path = view.categories[0] if view.categories else None
+        categories = (
+            [
+                (code, path.labels[depth], path.codes[depth - 1] if depth > 1 else None)
+                for depth, code in enumerate(path.codes)
+                if depth
+            ]
+            if path
+            else []
+        )
+        cut = [(c["field"], c["length"], c["limit"]) for c in self.state["cut"][cuts:]]
+        self._record(view.sku, item.price.currency, categories)
+        return [item.price.currency, categories, cut]
+
+    def _record(self, sku: str, currency: str, categories: Iterable[Sequence[Any]]) -> None:
+        state = self.state
+        state["skus"].append(sku)
+        state["currency"] = currency
+        for code, label, parent in categories:
+            state["categories"][code] = (label, parent)
+
+    def add_kept(self, sku: str, memo: Any) -> None:
+        """A product kept from the last publication: its item copied from the published
+        feed (``memo`` as :meth:`add` returned it then)."""
+        if memo is None:
+            return
+        if isinstance(memo, str):
+            self.state["excluded"].append({"sku": sku, "reason": memo})
+            return
+        currency, categories, cut = memo
+        if self._previous is None:
+            path = self.ctx.previous_file(_feed_file(self.name, self.rules))
+            if path is None:  # Channel.keeps checked it
+                raise ChannelError(f"the published {self.name} feed is gone", channel="feeds")
+            scratch = self.ctx.scratch(f"{self.name}-{uuid.uuid4().hex}.published")
+            self._previous = self._stack.enter_context(
+                PublishedItems(path, self.spec, packed=self.rules.gzip, scratch=scratch)
+            )
+        self.part.write(self._previous.take(xml_text(sku)))
+        self.state["cut"] += [
+            {"sku": sku, "field": field, "length": length, "limit": limit}
+            for field, length, limit in cut
+        ]
+        self._record(sku, currency, categories)
+
     def leave_out(self, view: ProductView, reason: str) -> None:
+        self.reason = reason
         self.state["excluded"].append({"sku": view.sku, "reason": reason})
         self.ctx.skip(view.sku, f"{self.name}: {reason}")
 
@@ -426,6 +493,11 @@ def _placeholder(view: ProductView, key: str) -> str:
         return view.family_label or ""
     attribute = view.attribute(key)
     return attribute.formatted if attribute else ""
+
+
+def _feed_file(name: str, rules: FeedRules) -> str:
+    """The file of a feed in its locale's folder."""
+    return f"{name}.xml.gz" if rules.gzip else f"{name}.xml"
 
 
 def _joined(head: bytes, tail: bytes, parts: list[dict[str, Any]], packed: bool) -> Iterator[bytes]:

@@ -69,6 +69,11 @@ class FeedFormat:
     utm_medium: str
     write_item: Callable[[FeedItem], str]
     """The item's XML, serialised as libxml2 would (a test checks the escaping against it)."""
+    item_start: Callable[[str], str]
+    """How the writer's item of an id (after :func:`~pim.channels.feeds.text.xml_text`)
+    begins, up to and including the id: how a published feed's item is found again."""
+    item_end: str
+    """How the writer's item ends (outside CDATA sections, only there)."""
     rich_description: bool = False
     """Whether the writer takes the description as HTML (else only the plain text)."""
     params: bool = False
@@ -236,6 +241,8 @@ FORMATS: dict[str, FeedFormat] = {
         utm_source="google",
         utm_medium="cpc",
         write_item=google_item,
+        item_start=lambda id_: f"<item><g:id>{escape_text(id_)}</g:id>",
+        item_end="</item>",
     ),
     "yml": FeedFormat(
         "yml",
@@ -252,6 +259,8 @@ FORMATS: dict[str, FeedFormat] = {
         utm_source="yandex",
         utm_medium="cpc",
         write_item=yml_offer,
+        item_start=lambda id_: f'<offer id="{escape_attribute(id_)}" ',
+        item_end="</offer>",
         rich_description=True,
         params=True,
     ),
@@ -270,6 +279,8 @@ FORMATS: dict[str, FeedFormat] = {
         utm_source="ceneo",
         utm_medium="cpc",
         write_item=ceneo_offer,
+        item_start=lambda id_: f'<o id="{escape_attribute(id_)}" ',
+        item_end="</o>",
         rich_description=True,
     ),
 }

@@ -1,18 +1,22 @@
 """In-store kiosk: an offline touch-screen bundle per kiosk profile.
 
 ``OUT/kiosk/<profile>/index.html`` opens the application (from ``file://`` or any static
-server, with no network at all). Each language's job writes ``data/<locale>.js``: the
-products of that language as the resolved views say them (names, formatted prices, sale
-validity, availability, key attributes for the kiosk's audience), the categories, the
-featured products and the interface's strings, so the script only places text, never
-formats it. Images are copied from the media store, QR codes (to the product's landing page,
-``utm_source=kiosk``, ``utm_medium=instore``, ``utm_content`` = the kiosk's id) are drawn as
-PNG files; the brand's stylesheet, fonts and logo are the same as the landing pages'.
+server, with no network at all). Each language's products are rendered in shards in
+parallel (their images and QR codes, and an entry each); the language's finish writes
+``data/<locale>.js`` from the entries: the products of that language as the resolved views
+say them (names, formatted prices, sale validity, availability, key attributes for the
+kiosk's audience), the categories, the featured products and the interface's strings, so
+the script only places text, never formats it. Images are copied from the media store, QR
+codes (to the product's landing page, ``utm_source=kiosk``, ``utm_medium=instore``,
+``utm_content`` = the kiosk's id) are drawn as PNG files; the brand's stylesheet, fonts and
+logo are the same as the landing pages'.
+Publishing again into the same folder renders only the products that changed
+(:attr:`~pim.channels.base.Channel.reuses_outputs`): the others keep their files and entries.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import Any, Literal
 
@@ -61,19 +65,20 @@ class KioskChannel(Channel[KioskOptions]):
     utm_source = "kiosk"
     utm_medium = "instore"
     start_rank = 30
+    per_product = True
+    reuses_outputs = True
 
     def _offered(self, locale: str) -> bool:
         return not self.options.languages or locale in self.options.languages
 
     def render(self, views: Iterable[ProductView], ctx: RenderContext) -> list[Artifact]:
-        """``data/<locale>.js`` with the products of this language, their images and QR codes."""
+        """Each product's images and QR codes; its entry for the language's data
+        (:meth:`finish`)."""
         if not self._offered(ctx.locale):
             return []
         opts = self.options
         folder = opts.profile
         artifacts: list[Artifact] = []
-        products: list[dict[str, Any]] = []
-        categories: dict[str, dict[str, Any]] = {}
         for view in views:
             images = []
             for img in view.images:
@@ -88,69 +93,67 @@ class KioskChannel(Channel[KioskOptions]):
                     images.append(chosen)
             qr = f"qr/{ctx.locale}/{view.sku}.png"
             link = ctx.url(view, content=opts.profile)
-            artifacts.append(
-                ctx.write(
-                    f"{folder}/{qr}", qr_png(link), [view.sku], shared=True, locale=ctx.locale
-                )
-            )
+            artifacts.append(self._write(ctx, qr, qr_png(link), [view.sku]))
             support = None
             if view.support is not None:
                 help_qr = f"qr/{ctx.locale}/{view.sku}-support.png"
                 help_link = ctx.support_url(view, content=f"{opts.profile}-support")
-                artifacts.append(
-                    ctx.write(
-                        f"{folder}/{help_qr}",
-                        qr_png(help_link),
-                        [view.sku],
-                        shared=True,
-                        locale=ctx.locale,
-                    )
-                )
+                artifacts.append(self._write(ctx, help_qr, qr_png(help_link), [view.sku]))
                 manual = view.support.document()
                 support = {"qr": help_qr, "link": help_link, "manual": bool(manual)}
-            codes = []
-            for path in view.categories:
-                for depth in range(1, len(path.codes)):
-                    code = path.codes[depth]
-                    codes.append(code)
-                    entry = categories.setdefault(
-                        code,
-                        {
-                            "code": code,
-                            "label": path.labels[depth],
-                            "parent": path.codes[depth - 1] if depth > 1 else None,
-                            "skus": set(),
-                        },
-                    )
-                    entry["skus"].add(view.sku)
+            categories = [
+                (
+                    path.codes[depth],
+                    path.labels[depth],
+                    path.codes[depth - 1] if depth > 1 else None,
+                )
+                for path in view.categories
+                for depth in range(1, len(path.codes))
+            ]
             keys = key_attribute_codes(view, opts.key_attributes)
-            products.append(
-                {
-                    "sku": view.sku,
-                    "name": view.name,
-                    "brand": view.brand,
-                    "price": _formatted(view.current_price),
-                    "was": _formatted(view.price) if view.sale else None,
-                    "validity": view.sale.validity if view.sale else None,
-                    "availability": (
-                        {"code": view.availability.code, "label": view.availability.label}
-                        if view.availability
-                        else None
-                    ),
-                    "attributes": [
-                        {"label": a.label, "value": a.formatted}
-                        for a in view.attributes
-                        if a.code in keys and a.formatted
-                    ],
-                    "description": view.description_text,
-                    "images": images,
-                    "categories": list(dict.fromkeys(codes)),
-                    "qr": qr,
-                    "link": link,
-                    "support": support,
-                    "on_sale": view.sale is not None,
-                }
-            )
+            product = {
+                "sku": view.sku,
+                "name": view.name,
+                "brand": view.brand,
+                "price": _formatted(view.current_price),
+                "was": _formatted(view.price) if view.sale else None,
+                "validity": view.sale.validity if view.sale else None,
+                "availability": (
+                    {"code": view.availability.code, "label": view.availability.label}
+                    if view.availability
+                    else None
+                ),
+                "attributes": [
+                    {"label": a.label, "value": a.formatted}
+                    for a in view.attributes
+                    if a.code in keys and a.formatted
+                ],
+                "description": view.description_text,
+                "images": images,
+                "categories": list(dict.fromkeys(code for code, _, _ in categories)),
+                "qr": qr,
+                "link": link,
+                "support": support,
+                "on_sale": view.sale is not None,
+            }
+            ctx.entries.append({"product": product, "categories": categories})
+        return artifacts
+
+    def finish(self, entries: list[Any], ctx: RenderContext) -> list[Artifact]:
+        """``data/<locale>.js``: the language's products (in SKU order), categories and
+        featured products, from the entries of every job of the language."""
+        if not self._offered(ctx.locale):
+            return []
+        ordered = sorted(entries, key=lambda e: e["product"]["sku"])
+        products = [e["product"] for e in ordered]
+        categories: dict[str, dict[str, Any]] = {}
+        for entry in ordered:
+            sku = entry["product"]["sku"]
+            for code, label, parent in entry["categories"]:
+                category = categories.setdefault(
+                    code, {"code": code, "label": label, "parent": parent, "skus": set()}
+                )
+                category["skus"].add(sku)
         data = {
             "locale": ctx.locale,
             "lang": html_lang(ctx.locale),
@@ -174,14 +177,11 @@ class KioskChannel(Channel[KioskOptions]):
         }
         script = render("kiosk/data.js", ctx.locale, data=json_script(data), locale=ctx.locale)
         skus = [p["sku"] for p in products]
-        artifacts.append(
-            ctx.write(
-                f"{folder}/data/{ctx.locale}.js", script, skus, shared=True, locale=ctx.locale
-            )
-        )
-        return artifacts
+        return [self._write(ctx, f"data/{ctx.locale}.js", script.encode("utf-8"), skus)]
 
-    def _write(self, ctx: RenderContext, relpath: str, data: bytes, skus: list[str]) -> Artifact:
+    def _write(
+        self, ctx: RenderContext, relpath: str, data: bytes, skus: Sequence[str]
+    ) -> Artifact:
         """A file of this language in the profile's bundle."""
         path = f"{self.options.profile}/{relpath}"
         return ctx.write(path, data, skus, shared=True, locale=ctx.locale)
