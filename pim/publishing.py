@@ -18,7 +18,7 @@ import tempfile
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field, replace
@@ -239,15 +239,14 @@ def _views_of(
 
 
 def _merged(
-    order: Iterable[str], kept: dict[str, T], views: Iterator[ProductView]
+    order: Mapping[str, Any], kept: dict[str, T], views: Iterator[ProductView]
 ) -> Iterator[T | ProductView]:
-    """What is kept and the views, in the catalogue's order of SKUs (``order``); a SKU with
-    neither (a product removed meanwhile) is left out, and so is a view of a SKU not in
-    ``order`` (a product added meanwhile: the next publication's)."""
-    skus = list(order)
-    known = set(skus)
+    """What is kept and the views, in the catalogue's order of SKUs (the keys of ``order``);
+    a SKU with neither (a product removed meanwhile) is left out, and so is a view of a SKU
+    not in ``order`` (a product added meanwhile: the next publication's)."""
+    known = order
     view = next(views, None)
-    for sku in skus:
+    for sku in order:
         while view is not None and view.sku not in known:
             view = next(views, None)
         before = kept.get(sku)
@@ -315,7 +314,7 @@ def run_job(setup: Setup, job: Job, index: IndexFile = None) -> JobResult:
             if channel.reuses_outputs:
                 memo = stack.enter_context(revisions.PackedWriter(outputs))
                 found = _JobOutput(skipped, current, sink, memo, reused)
-                if job.audience is None:
+                if job.audience is None and channel.needs_index:
                     found.index = stack.enter_context(revisions.PackedWriter(index_file))
                 published = _reusing(cat, channel, ctx, setup, job, audience, found)
             else:

@@ -96,18 +96,28 @@ class PackedWriter:
     """Lines written compressed into a file (one zlib stream): a job packs its own product
     outputs, and the revision stores the jobs' streams one after the other."""
 
+    BATCH = 1 << 16
+    """Lines are compressed this many bytes at a time (one call per line cost 3 % of a feed
+    job)."""
+
     def __init__(self, path: Path) -> None:
         self._fh = path.open("wb")
         self._pack = zlib.compressobj(LEVEL)
+        self._held: list[bytes] = []
+        self._size = 0
 
     def write(self, data: bytes) -> None:
-        self._fh.write(self._pack.compress(data))
+        self._held.append(data)
+        self._size += len(data)
+        if self._size >= self.BATCH:
+            self._fh.write(self._pack.compress(b"".join(self._held)))
+            self._held, self._size = [], 0
 
     def __enter__(self) -> PackedWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._fh.write(self._pack.flush())
+        self._fh.write(self._pack.compress(b"".join(self._held)) + self._pack.flush())
         self._fh.close()
 
 
