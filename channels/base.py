@@ -388,21 +388,24 @@ class RenderContext:
         parts = (self.channel.name,) if shared else (self.channel.name, self.locale)
         return PurePosixPath(*parts) / rel
 
-    def records(self, start: int = 0) -> list[dict[str, Any]]:
+    def records(self, start: int = 0, *, skus: bool = True) -> list[dict[str, Any]]:
         """What the job wrote and kept (from the ``start``-th file of :attr:`written`), as an
-        output remembers it (:func:`pim.reuse.file_record`): for the next publication."""
+        output remembers it (:func:`pim.reuse.file_record`): for the next publication.
+        Without ``skus``, the records do not list the files' products (a finish's files:
+        the next finish says again which products a file it keeps holds)."""
         records = []
         for artifact in self.written[start:]:
             kept = self.kept.get(artifact.path)
             key = self._keys.get(artifact.path)
+            listed = list(artifact.skus) if skus else []
             if kept is not None:  # with the key it was made from now, if it was made again
-                record = {**kept, "skus": list(artifact.skus)}
+                record = {**kept, "skus": listed}
                 if key is not None:
                     record["key"] = key
             else:
                 # a file without SKUs may be shared by jobs (an image): judged by checksum
                 own = stamp(self._root / artifact.path) if artifact.skus else None
-                record = file_record(artifact, own, key)
+                record = {**file_record(artifact, own, key, skus=False), "skus": listed}
             records.append(record)
         return records
 

@@ -6,7 +6,7 @@ import hashlib
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import pairwise
@@ -63,8 +63,8 @@ SQLAlchemy's JSON result processing cost five times the read itself (8.1 s again
 for 100,000 products)."""
 
 
-def _record(row: Any) -> ProductRecord:
-    """A record from a row of :data:`_TEXT_COLUMNS`."""
+def _record(row: Any, digest: bool = False) -> ProductRecord:
+    """A record from a row of :data:`_TEXT_COLUMNS` (with the row's hash if ``digest``)."""
     sku, kind, family, parent, enabled, categories, values, variant, groups, links = row
     loads = orjson.loads
     return ProductRecord(
@@ -78,7 +78,37 @@ def _record(row: Any) -> ProductRecord:
         variant,
         loads(groups) if groups else [],
         loads(links) if links else {},
+        digest=_row_digest(row) if digest else b"",
     )
+
+
+def _row_digest(row: Any) -> bytes:
+    """A hash of a row of :data:`_TEXT_COLUMNS`, as stored."""
+    return hashlib.blake2b(orjson.dumps(tuple(row)), digest_size=16).digest()
+
+
+def source_digest(structure: bytes, own: bytes, hops: Iterable[bytes]) -> str:
+    """What a product's views are resolved from: the structure's hash, its row's hash and,
+    for each product model above it (parent first, up to 8), the model row's hash (or the
+    parent's SKU where no model of that SKU is stored)."""
+    digest = hashlib.blake2b(structure, digest_size=12)
+    digest.update(own)
+    for hop in hops:
+        digest.update(b"\0" + hop)
+    return digest.hexdigest()
+
+
+def _hops(
+    parent: str | None, models: Callable[[str], tuple[str | None, bytes] | None]
+) -> list[bytes]:
+    """The hashes :func:`source_digest` takes for the models above a product whose parent is
+    ``parent`` (``models``: SKU → the model's parent and row hash, None if not stored)."""
+    hops: list[bytes] = []
+    while parent is not None and len(hops) < 8:  # as far as resolution follows parents
+        model = models(parent)
+        hops.append(model[1] if model else parent.encode())
+        parent = model[0] if model else None
+    return hops
 
 
 MODEL_CACHE_SIZE = 1024
@@ -223,11 +253,14 @@ class Catalogue:
         skus: Sequence[str] | None = None,
         shard: tuple[int, int] | None = None,
         sku_range: SkuRange | None = None,
+        *,
+        digests: bool = False,
     ) -> Iterator[ProductRecord]:
         """Stored records of ``kind`` (``product`` or ``model``) in SKU order, streamed.
 
         ``shard=(i, n)`` reads only the i-th of n disjoint parts, for parallel workers;
-        ``sku_range`` (from :meth:`sku_ranges`) only the SKUs in that range.
+        ``sku_range`` (from :meth:`sku_ranges`) only the SKUs in that range; ``digests``
+        gives each record the hash of its stored row (:attr:`ProductRecord.digest`).
         """
         last = ""
         with self.engine.connect() as conn:
@@ -252,7 +285,7 @@ class Catalogue:
                 if not rows:
                     return
                 for row in rows:
-                    yield _record(row)
+                    yield _record(row, digests)
                 last = rows[-1][0]
 
     def sku_ranges(self, parts: int, kind: str = "product") -> list[SkuRange]:
@@ -348,8 +381,7 @@ class Catalogue:
                         )
                     )
                     for row in rows:
-                        own = hashlib.blake2b(orjson.dumps(tuple(row)), digest_size=16).digest()
-                        models[row[0]] = (row[3], own)
+                        models[row[0]] = (row[3], _row_digest(row))
                         found.add(row[0])
                 wanted = {
                     parent
@@ -358,15 +390,8 @@ class Catalogue:
                 }
             query = in_range(select(*_TEXT_COLUMNS)).order_by(P.sku)
             for row in conn.execution_options(yield_per=2000).execute(query):
-                digest = hashlib.blake2b(structure, digest_size=12)
-                digest.update(orjson.dumps(tuple(row)))
-                parent, hops = row[3], 0
-                while parent is not None and hops < 8:  # as far as resolution follows parents
-                    model = models.get(parent)
-                    digest.update(b"\0" + (model[1] if model else parent.encode()))
-                    parent = model[0] if model else None
-                    hops += 1
-                digests[row[0]] = digest.hexdigest()
+                hops = _hops(row[3], models.get)
+                digests[row[0]] = source_digest(structure, _row_digest(row), hops)
         return digests
 
     def count(self, kind: str = "product") -> int:
@@ -445,6 +470,7 @@ class Catalogue:
         shard: tuple[int, int] | None = None,
         sku_range: SkuRange | None = None,
         fingerprints: bool = False,
+        sources: bool = False,
     ) -> Iterator[ProductView]:
         """Views of every product (not product models) for a context, streamed in SKU order.
 
@@ -452,43 +478,69 @@ class Catalogue:
         models (a bounded cache) and the facts of their media. ``shard=(i, n)`` yields only
         the i-th of n disjoint parts, so n processes can share the work; ``sku_range`` (from
         :meth:`sku_ranges`) only the products in that range; ``fingerprints`` sets each
-        view's :attr:`~pim.view.ProductView.fingerprint`.
+        view's :attr:`~pim.view.ProductView.fingerprint` and ``sources`` its
+        :attr:`~pim.view.ProductView.source` (from the rows as they are read).
         """
         resolver = self.resolver(channel, locale, audience, moment, fingerprints=fingerprints)
         models: OrderedDict[str, ProductRecord] = OrderedDict()
         batch: list[ProductRecord] = []
+        structure = self.structure_digest() if sources else None
+        records = self.records("product", batch_size, skus, shard, sku_range, digests=sources)
         with relaxed_collection():
-            for record in self.records("product", batch_size, skus, shard, sku_range):
+            for record in records:
                 batch.append(record)
                 if len(batch) >= batch_size:
-                    yield from self._resolve_batch(resolver, batch, models)
+                    yield from self._resolve_batch(resolver, batch, models, structure)
                     batch = []
             if batch:
-                yield from self._resolve_batch(resolver, batch, models)
+                yield from self._resolve_batch(resolver, batch, models, structure)
 
     def _resolve_batch(
         self,
         resolver: Resolver,
         batch: list[ProductRecord],
         models: OrderedDict[str, ProductRecord],
+        structure: bytes | None = None,
     ) -> Iterator[ProductView]:
-        chains = self._chains(batch, models)
+        """The views of ``batch``; with ``structure`` (its hash), each with its source."""
+        chains = self._chains(batch, models, digests=structure is not None)
         media = self.media_info(
             media_keys([*batch, *(m for c in chains.values() for m in c)], self.structure)
         )
         for r in batch:
-            yield resolver.resolve(r, chains[r.sku], media)
+            chain = chains[r.sku]
+            view = resolver.resolve(r, chain, media)
+            if structure is not None:  # the view is new and not yet shared
+                found = {m.sku: (m.parent, m.digest) for m in chain}
+                hops = _hops(r.parent, found.get)
+                object.__setattr__(view, "source", source_digest(structure, r.digest, hops))
+            yield view
 
     def _chains(
-        self, batch: list[ProductRecord], models: OrderedDict[str, ProductRecord]
+        self,
+        batch: list[ProductRecord],
+        models: OrderedDict[str, ProductRecord],
+        *,
+        digests: bool = False,
     ) -> dict[str, list[ProductRecord]]:
         """Each record's product models, parent first (``models``: a bounded cache)."""
-        wanted = {r.parent for r in batch if r.parent and r.parent not in models}
+        wanted = {
+            r.parent
+            for r in batch
+            if r.parent and (r.parent not in models or (digests and not models[r.parent].digest))
+        }
         while wanted:
-            fetched = list(self.records("model", max(len(wanted), 1), sorted(wanted)))
+            fetched = list(
+                self.records("model", max(len(wanted), 1), sorted(wanted), digests=digests)
+            )
             for m in fetched:
                 models[m.sku] = m
-            wanted = {m.parent for m in fetched if m.parent and m.parent not in models}
+            wanted = {
+                m.parent
+                for m in fetched
+                if m.parent
+                and (m.parent not in models or (digests and not models[m.parent].digest))
+            }
         while len(models) > MODEL_CACHE_SIZE:
             models.popitem(last=False)
         chains: dict[str, list[ProductRecord]] = {}

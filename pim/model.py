@@ -119,6 +119,8 @@ class PublicationProducts(SQLModel, table=True):
     channel: str = Field(primary_key=True, max_length=100)
     locale: str = Field(primary_key=True, max_length=32)
     audience: str = Field(primary_key=True, max_length=64)
+    part: int = Field(default=0, primary_key=True, sa_column_kwargs={"server_default": "0"})
+    """The lines of one key may be stored in several parts, in order (bounded rows)."""
     products: int = 0
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
@@ -135,6 +137,8 @@ class PublicationOutputs(SQLModel, table=True):
     channel: str = Field(primary_key=True, max_length=100)
     locale: str = Field(primary_key=True, max_length=32)
     audience: str = Field(primary_key=True, max_length=64)
+    part: int = Field(default=0, primary_key=True, sa_column_kwargs={"server_default": "0"})
+    """The data of one key may be stored in several parts, in order (bounded rows)."""
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 

@@ -235,11 +235,12 @@ def _views_of(
         skus=None if len(skus) == of else skus,
         sku_range=job.sku_range,
         fingerprints=True,
+        sources=True,
     )
 
 
 def _merged(
-    order: Mapping[str, Any], kept: dict[str, T], views: Iterator[ProductView]
+    order: Mapping[str, Any], kept: Mapping[str, T], views: Iterator[ProductView]
 ) -> Iterator[T | ProductView]:
     """What is kept and the views, in the catalogue's order of SKUs (the keys of ``order``);
     a SKU with neither (a product removed meanwhile) is left out, and so is a view of a SKU
@@ -423,12 +424,26 @@ def _reusing(
     (what was rendered, from what) to ``memo``."""
     skipped, current, sink, memo, reused = out.skipped, out.current, out.lines, out.memo, out.reused
     base = job_base(channel, job.locale, job.audience, job.scope, ctx.publication)
-    sources = _sources(setup, job)
     previous: dict[str, reuse.ProductOutput] = {}
     kept: dict[str, reuse.ProductOutput] = {}
     files = reuse.PublishedFiles(setup.out, (), base)
-    if job.channel in setup.patch:
+    moment = ctx.publication.moment
+    # What the next publication's keys need of a product's reference (its links).
+    refs = channel.needs_index or type(channel).dependencies is not Channel.dependencies
+    stream: Iterator[reuse.ProductOutput | ProductView]
+    if job.channel not in setup.patch:  # everything renders: the views stream as they come
+        stream = cat.views(
+            job.scope,
+            job.locale,
+            audience,
+            moment,
+            sku_range=job.sku_range,
+            fingerprints=True,
+            sources=True,
+        )
+    else:
         assert setup.previous is not None
+        sources = _sources(setup, job)
         previous = _previous_outputs(setup, job)
         files = reuse.PublishedFiles(setup.out, (), base)
         finished = revisions.files(cat.engine, setup.previous, channel.name, job.locale)
@@ -441,11 +456,12 @@ def _reusing(
                 and channel.keeps(before.memos, ctx)
             ):
                 kept[sku] = before
-    stale = [sku for sku in sources if sku not in kept]
-    if previous:  # what a product rendered again may find unchanged: its own files
-        records = (r for sku in stale if sku in previous for r in previous[sku].artifacts)
-        files = ctx.published = reuse.PublishedFiles(setup.out, records, base)
-    views = _views_of(cat, job, audience, ctx.publication.moment, stale, len(sources))
+        stale = [sku for sku in sources if sku not in kept]
+        if previous:  # what a product rendered again may find unchanged: its own files
+            records = (r for sku in stale if sku in previous for r in previous[sku].artifacts)
+            files = ctx.published = reuse.PublishedFiles(setup.out, records, base)
+        views = _views_of(cat, job, audience, moment, stale, len(sources))
+        stream = _merged(sources, kept, views)
     shared: set[str] = set()
 
     def keep(output: reuse.ProductOutput) -> None:
@@ -468,14 +484,14 @@ def _reusing(
             out.index.write(orjson.dumps([output.sku, output.source, output.stable, output.ref]))
             out.index.write(b"\n")
 
-    for item in _merged(sources, kept, views):
+    for item in stream:
         if isinstance(item, reuse.ProductOutput):
             keep(item)
             continue
         view = item
         current[0] = view.sku
         first, last = view.stable
-        facts = (view.fingerprint, sources[view.sku], (_iso(first), _iso(last)))
+        facts = (view.fingerprint, view.source, (_iso(first), _iso(last)))
         reason = _rejection(view, channel)
         if reason:
             skipped.append(Skip(job.channel, job.locale, view.sku, reason))
@@ -505,7 +521,7 @@ def _reusing(
                     fingerprint=view.fingerprint,
                     source=facts[1],
                     stable=facts[2],
-                    ref=_ref_fields(ref),
+                    ref=_ref_fields(ref) if refs else None,
                     line=orjson.loads(line),
                 )
             )
@@ -523,7 +539,7 @@ def _reusing(
         )
         ctx.memos = []
         output = reuse.ProductOutput.of(
-            view.sku, key, produced, *facts, _ref_fields(ref), orjson.loads(line)
+            view.sku, key, produced, *facts, _ref_fields(ref) if refs else None, orjson.loads(line)
         )
         memo.write(output.line_bytes())
         if out.index is not None:
@@ -1107,7 +1123,7 @@ def run_finish(
         artifacts = channel.finish(entries, ctx)
     except Exception as exc:
         raise _failure(exc, job, step=" in finish") from None
-    return JobResult(job, artifacts, [], [], ctx.notices, files=ctx.records())
+    return JobResult(job, artifacts, [], [], ctx.notices, files=ctx.records(skus=False))
 
 
 def run_finish_channel(
@@ -1124,7 +1140,7 @@ def run_finish_channel(
         raise ChannelError(
             f"{exc.__class__.__name__} in finish_channel: {exc}", channel=job.channel
         ) from exc
-    return JobResult(job, artifacts, [], [], ctx.notices, files=ctx.records())
+    return JobResult(job, artifacts, [], [], ctx.notices, files=ctx.records(skus=False))
 
 
 def _finish(

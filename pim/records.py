@@ -69,6 +69,9 @@ class ProductRecord:
     family_variant, and ``associations.<TYPE>.<target>`` for each association column)."""
     cleared: set[ValueKey] = field(default_factory=set)
     """Values the import file empties."""
+    digest: bytes = b""
+    """A hash of the stored row it was read from, when asked for
+    (:meth:`pim.catalogue.Catalogue.records`)."""
 
 
 def values_from(cells: dict[ValueKey, Any], rank: dict[ValueKey, int] | None = None) -> Values:

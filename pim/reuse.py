@@ -150,16 +150,19 @@ def parse(data: bytes, only: Container[str] | None = None) -> dict[str, ProductO
     return outputs
 
 
-def file_record(artifact: Any, stamp: list[int] | None, key: str | None = None) -> dict[str, Any]:
-    """A published file as an output remembers it: its manifest record, its ``stamp`` and
-    the ``key`` of what it was made from (for :meth:`PublishedFiles.keep`)."""
+def file_record(
+    artifact: Any, stamp: list[int] | None, key: str | None = None, *, skus: bool = True
+) -> dict[str, Any]:
+    """A published file as an output remembers it: its manifest record (without its SKUs
+    unless ``skus``), its ``stamp`` and the ``key`` of what it was made from (for
+    :meth:`PublishedFiles.keep`)."""
     record = {
         "channel": artifact.channel,
         "locale": artifact.locale,
         "path": artifact.path,
         "sha256": artifact.sha256,
         "bytes": artifact.bytes,
-        "skus": list(artifact.skus),
+        "skus": list(artifact.skus) if skus else [],
         "stamp": stamp,
     }
     if key is not None:

@@ -8,6 +8,7 @@ availability, main image). :func:`diff` compares two revisions product by produc
 
 from __future__ import annotations
 
+import itertools
 import zlib
 from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ FIELDS = ("name", "currency", "price", "current_price", "sale", "availability", 
 """What a product line holds after its SKU and fingerprint, in order."""
 NO_AUDIENCE = ""
 """The audience key of a channel's main audience."""
+PART = 8 << 20
+"""Stored outputs are split into rows of this many bytes (memory stays bounded)."""
 
 
 def product_line(view: ProductView) -> bytes:
@@ -131,17 +134,24 @@ def _inflated(data: bytes) -> bytes:
     return b"".join(parts)
 
 
-def _packed(files: Iterable[Path]) -> tuple[bytes, int]:
-    """The lines of ``files``, compressed, and how many there are."""
-    pack = zlib.compressobj(LEVEL)
-    chunks, count = [], 0
+def _packed(files: Iterable[Path]) -> Iterator[tuple[bytes, int]]:
+    """The lines of ``files`` as zlib streams of about :data:`PART` bytes each (at least
+    one), with how many lines each holds."""
+    pack, chunks, size, count = zlib.compressobj(LEVEL), [], 0, 0
     for path in files:
         with path.open("rb") as fh:
             for line in fh:
                 count += 1
-                chunks.append(pack.compress(line))
+                data = pack.compress(line)
+                if data:
+                    chunks.append(data)
+                    size += len(data)
+                    if size >= PART:
+                        chunks.append(pack.flush())
+                        yield b"".join(chunks), count
+                        pack, chunks, size, count = zlib.compressobj(LEVEL), [], 0, 0
     chunks.append(pack.flush())
-    return b"".join(chunks), count
+    yield b"".join(chunks), count
 
 
 def record(
@@ -172,26 +182,28 @@ def record(
             .where(o.revision.in_(earlier))
             .values(revision=revision)
         )
-        rows = [  # each job's outputs are one stream (PackedWriter)
-            (key, b"".join(path.read_bytes() for path in paths))
-            for key, paths in sorted((outputs or {}).items())
-        ] + [
-            ((channel, locale, FILES), _compressed(records))
-            for (channel, locale), records in sorted((files or {}).items())
-        ]
-        for (channel, locale, audience), data in rows:
-            conn.execute(
-                insert(publication_outputs_table),
-                [
-                    {
-                        "revision": revision,
-                        "channel": channel,
-                        "locale": locale,
-                        "audience": audience,
-                        "data": data,
-                    }
-                ],
-            )
+        rows = itertools.chain(
+            ((key, _parts(paths)) for key, paths in sorted((outputs or {}).items())),
+            (
+                ((channel, locale, FILES), [_compressed(records)])
+                for (channel, locale), records in sorted((files or {}).items())
+            ),
+        )
+        for (channel, locale, audience), chunks in rows:
+            for part, data in enumerate(chunks):
+                conn.execute(
+                    insert(publication_outputs_table),
+                    [
+                        {
+                            "revision": revision,
+                            "channel": channel,
+                            "locale": locale,
+                            "audience": audience,
+                            "part": part,
+                            "data": data,
+                        }
+                    ],
+                )
         conn.execute(
             insert(publication_table),
             [
@@ -208,20 +220,30 @@ def record(
             ],
         )
         for (channel, locale, audience), lines in sorted(parts.items()):
-            data, count = _packed(lines)
-            conn.execute(
-                insert(publication_products_table),
-                [
-                    {
-                        "revision": revision,
-                        "channel": channel,
-                        "locale": locale,
-                        "audience": audience,
-                        "products": count,
-                        "data": data,
-                    }
-                ],
-            )
+            for part, (data, count) in enumerate(_packed(lines)):
+                conn.execute(
+                    insert(publication_products_table),
+                    [
+                        {
+                            "revision": revision,
+                            "channel": channel,
+                            "locale": locale,
+                            "audience": audience,
+                            "part": part,
+                            "products": count,
+                            "data": data,
+                        }
+                    ],
+                )
+
+
+def _parts(paths: Iterable[Path]) -> Iterator[bytes]:
+    """The bytes of ``paths`` one after the other, :data:`PART` bytes at a time (each
+    job's outputs are one stream: :class:`PackedWriter`)."""
+    for path in paths:
+        with path.open("rb") as fh:
+            while data := fh.read(PART):
+                yield data
 
 
 def forget(engine: Engine, revision: str) -> None:
@@ -286,9 +308,14 @@ def products(engine: Engine, revision: str) -> dict[tuple[str, str, str], Iterat
     c = publication_products_table.c
     with engine.connect() as conn:
         rows = conn.execute(
-            select(c.channel, c.locale, c.audience, c.data).where(c.revision == revision)
+            select(c.channel, c.locale, c.audience, c.data)
+            .where(c.revision == revision)
+            .order_by(c.channel, c.locale, c.audience, c.part)
         ).all()
-    return {(r.channel, r.locale, r.audience): _lines(r.data) for r in rows}
+    stored: dict[tuple[str, str, str], list[bytes]] = {}
+    for r in rows:
+        stored.setdefault((r.channel, r.locale, r.audience), []).append(r.data)
+    return {key: _lines(b"".join(parts)) for key, parts in stored.items()}
 
 
 def outputs(
@@ -311,15 +338,21 @@ def _stored(
     """The uncompressed data of one row of ``publication_outputs``, if there is one."""
     c = publication_outputs_table.c
     with engine.connect() as conn:
-        data = conn.execute(
-            select(c.data).where(
-                c.revision == revision,
-                c.channel == channel,
-                c.locale == locale,
-                c.audience == audience,
+        parts = (
+            conn.execute(
+                select(c.data)
+                .where(
+                    c.revision == revision,
+                    c.channel == channel,
+                    c.locale == locale,
+                    c.audience == audience,
+                )
+                .order_by(c.part)
             )
-        ).scalar()
-    return _inflated(data) if data is not None else None
+            .scalars()
+            .all()
+        )
+    return _inflated(b"".join(parts)) if parts else None
 
 
 def output_channels(engine: Engine, revision: str) -> set[str]:
@@ -349,7 +382,7 @@ def files(engine: Engine, revision: str, channel: str, locale: str) -> list[dict
 
 
 def _lines(data: bytes) -> Iterator[list[Any]]:
-    for line in zlib.decompress(data).splitlines():
+    for line in _inflated(data).splitlines():
         yield orjson.loads(line)
 
 

@@ -257,9 +257,13 @@ class ProductView:
     missing: tuple[str, ...] = ()
     enabled: bool = True
     fingerprint: str = ""
-    """A hash of everything this view was resolved from (the product, its models, the
-    structure, the context) but the moment; empty unless asked for. Equal fingerprints mean
-    equal views, so a publication can tell which products changed since the last one."""
+    """A hash of everything this view shows but its moment (names, prices, images,
+    attributes…); empty unless asked for. Equal fingerprints mean equal views, so a
+    publication can tell which products changed since the last one."""
+    source: str = ""
+    """A hash of the stored rows this view was resolved from (the product's, its models')
+    and the structure (:meth:`pim.catalogue.Catalogue.source_digests`); empty unless asked
+    for."""
     stable: tuple[date | None, date | None] = (None, None)
     """The first and last day (in the channel's time zone; None: unbounded) on which this
     view is the same: what it shows of the moment, a sale starting or ending, changes only

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from helpers import write_csv
 
 from pim import Catalogue, publish
@@ -346,6 +347,19 @@ def test_source_digests_change_with_the_rows_a_view_is_resolved_from(
     )
 
 
+def test_views_carry_the_source_digests_of_their_rows(example: Catalogue) -> None:
+    """A view's source, taken from the rows as they stream, is the one the next publication
+    compares (from :meth:`Catalogue.source_digests`), for a range of SKUs too."""
+    digests = example.source_digests()
+    views = list(example.views("ecommerce", "de_DE", sources=True, batch_size=7))
+    assert {v.sku: v.source for v in views} == digests
+    low, high = sorted(digests)[5], sorted(digests)[40]
+    assert example.source_digests((low, high)) == {
+        sku: d for sku, d in digests.items() if low <= sku < high
+    }
+    assert all(not v.source for v in example.views("ecommerce", "de_DE"))
+
+
 def test_a_feed_edited_since_is_rendered_again(example: Catalogue, tmp_path: Path) -> None:
     """A product's item is copied from the published feed only while the feed is as it was
     published: an edited feed renders every item again."""
@@ -381,3 +395,32 @@ def test_published_items_are_found_past_hostile_cdata(tmp_path: Path) -> None:
         published.take("B")
         with pytest.raises(ChannelError, match="no item 'A'"):
             published.take("A")  # behind: the order is SKU order
+
+
+def test_outputs_and_product_lines_stored_in_many_parts(
+    example: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows of a few hundred bytes: a revision's lines and outputs span many rows each, and
+    are read back whole (the diff, the next incremental publication)."""
+    from pim import revisions
+
+    monkeypatch.setattr(revisions, "PART", 300)
+    out = tmp_path / "out"
+    _publish(example, out, MOMENT)
+    first = revisions.revisions(example.engine, out)[0].revision
+    _change_one_product(example, tmp_path)
+    full = tmp_path / "full"
+    _publish(example, out, LATER)
+    _publish(example, full, LATER, full=True)
+    assert _files(out) == _files(full)
+    second = revisions.revisions(example.engine, out)[0].revision
+    lines = revisions.products(example.engine, second)
+    assert len(list(lines[("web", "de_DE", "")])) == len(list(out.glob("web/de_DE/products/*")))
+    changes = revisions.diff(example.engine, first, second)
+    assert {(c.channel, c.locale, c.sku) for c in changes if c.kind == "changed"} >= {
+        ("web", "de_DE", "KT-K10"),
+        ("feeds", "de_DE", "KT-K10"),
+    }
+    with example.engine.connect() as conn:
+        parts = conn.execute(sa.text("SELECT count(*) FROM publication_outputs WHERE part > 0"))
+        assert parts.scalar_one() > 10

@@ -130,8 +130,9 @@ def test_the_fingerprint_covers_every_field_of_a_view(example: Catalogue) -> Non
     view = example.resolve("HP-ECHO-RED", "ecommerce", "de_DE", moment=MOMENT)
     assert view.sale is not None and view.axes and view.images and view.weight is not None
     base = view_fingerprint(view)
-    # price: one of prices, by the locale; stable: when the view shows this, not what
-    derived = {"moment", "fingerprint", "price", "stable"}
+    # price: one of prices, by the locale; stable: when the view shows this, not what;
+    # source: what it was resolved from, not what it shows
+    derived = {"moment", "fingerprint", "price", "stable", "source"}
     for field in dataclasses.fields(ProductView):
         if field.name in derived:
             continue

@@ -153,7 +153,13 @@ class FeedsChannel(Channel[FeedsOptions]):
     reuses_outputs = True
     utm_source = "feed"
     utm_medium = "cpc"
-    _feeds: list[_Feed]
+
+    def __init__(self, options: FeedsOptions) -> None:
+        super().__init__(options)
+        self._feeds: list[_Feed] = []
+        """The feeds of the job :meth:`render` is writing (for :meth:`kept`)."""
+        self._intact: dict[str, bool] = {}
+        """Whether each feed is published as the last publication left it."""
 
     def render(self, views: Iterable[ProductView], ctx: RenderContext) -> list[Artifact]:
         """Stream this share's items of every feed into part files (a product kept from the
@@ -185,11 +191,20 @@ class FeedsChannel(Channel[FeedsOptions]):
     def keeps(self, memos: list[Any], ctx: RenderContext) -> bool:
         """Whether the feeds a kept product's items are copied from are still published."""
         return all(
-            ctx.previous_file(_feed_file(name, self.options.feeds[name])) is not None
+            self._published(name, ctx)
             for memo in memos
             for name, entry in memo.items()
-            if not isinstance(entry, str) and name in self.options.feeds
+            if not isinstance(entry, str)
         )
+
+    def _published(self, name: str, ctx: RenderContext) -> bool:
+        """Whether feed ``name`` is published as the last publication left it (once a job)."""
+        if name not in self._intact:
+            rules = self.options.feeds.get(name)
+            self._intact[name] = rules is not None and (
+                ctx.previous_file(_feed_file(name, rules)) is not None
+            )
+        return self._intact[name]
 
     def kept(self, sku: str, memos: list[Any], ctx: RenderContext) -> None:
         """A product kept from the last publication: its items copied from the published
