@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import os
@@ -424,3 +425,21 @@ def test_outputs_and_product_lines_stored_in_many_parts(
     with example.engine.connect() as conn:
         parts = conn.execute(sa.text("SELECT count(*) FROM publication_outputs WHERE part > 0"))
         assert parts.scalar_one() > 10
+
+
+def test_packed_feeds_keep_their_items_too(example: Catalogue, tmp_path: Path) -> None:
+    """A gzip feed's kept items are unpacked from the published file and packed again."""
+    options = {"feeds": {"google": {"format": "google", "gzip": True}, "yml": {"format": "yml"}}}
+
+    def publish_feeds(out: Path, full: bool = False) -> None:
+        publish(
+            example, ["feeds"], LOCALES, out, Publication(LATER), jobs=2, full=full, options=options
+        )
+
+    out, full = tmp_path / "out", tmp_path / "full"
+    publish_feeds(out)
+    _change_one_product(example, tmp_path)
+    publish_feeds(out)
+    publish_feeds(full, full=True)
+    assert _files(out) == _files(full)
+    assert b"Wasserkocher Neu" in gzip.decompress((out / "feeds/de_DE/google.xml.gz").read_bytes())
