@@ -11,6 +11,7 @@ the host application's setting afterwards.
 from __future__ import annotations
 
 import gc
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,12 +22,13 @@ YOUNG_THRESHOLD = 20_000
 _lock = threading.Lock()
 _depth = 0
 _saved: tuple[int, int, int] | None = None
+_settled = False
 
 
 @contextmanager
 def relaxed_collection() -> Iterator[None]:
     """Collect garbage less often inside the block (nested and threaded uses share it)."""
-    global _depth, _saved
+    global _depth, _saved, _settled
     with _lock:
         if _depth == 0:
             _saved = gc.get_threshold()
@@ -41,3 +43,28 @@ def relaxed_collection() -> Iterator[None]:
             if _depth == 0 and _saved is not None:
                 gc.set_threshold(*_saved)
                 _saved = None
+            if _depth == 0 and _settled:
+                gc.unfreeze()
+                _settled = False
+
+
+def settle() -> None:
+    """Inside :func:`relaxed_collection`: keep the collector off every object that exists
+    now (``gc.freeze``) until the outermost block ends. For what stays to the end, loaded
+    once (an index, a job's previous outputs): each full collection would scan it again."""
+    global _settled
+    with _lock:
+        if _depth > 0:
+            gc.freeze()
+            _settled = True
+
+
+def _forget_in_child() -> None:
+    """A process forked inside a block starts outside any (it keeps the thresholds, and
+    what was frozen stays frozen: a fork's copy of its parent's heap is never scanned)."""
+    global _lock, _depth, _saved, _settled
+    _lock = threading.Lock()
+    _depth, _saved, _settled = 0, None, False
+
+
+os.register_at_fork(after_in_child=_forget_in_child)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import IO, Any
@@ -22,10 +22,9 @@ from pim.skus import SkuList
 
 MANIFEST = "manifest.json"
 _RECORD_CHANNEL = re.compile(rb'^  \{"channel":"([^"\\]*)"')
-_RECORD_PATH = re.compile(
-    rb'^  \{"channel":"([^"\\]*)","locale":"[^"\\]*","path":("(?:[^"\\]|\\.)*")'
-)
-"""The channel and path of a file's record, as :func:`write_manifest` writes it."""
+_RECORD_REST = rb',"locale":"[^"\\]*","path":("(?:[^"\\]|\\.)*")'
+"""What follows the channel of a file's record up to its path, as :func:`write_manifest`
+writes it."""
 
 
 def artifact_record(artifact: Artifact) -> dict[str, Any]:
@@ -82,18 +81,31 @@ def manifest_revision(out_dir: Path) -> str | None:
 def manifest_paths(out_dir: Path, channel: str) -> set[str]:
     """The paths of the files the manifest in ``out_dir`` lists for ``channel``, read
     without parsing the rest (a manifest this module wrote has one record per line)."""
-    name = channel.encode()
+    record = re.compile(
+        rb'^  \{"channel":' + re.escape(orjson.dumps(channel)) + _RECORD_REST,
+        re.MULTILINE,
+    )
     paths = set()
     try:
         with open(out_dir / MANIFEST, "rb") as fh:
-            for line in fh:
-                match = _RECORD_PATH.match(line)
-                if match is not None and match.group(1) == name:
-                    raw = match.group(2)
+            for block in _blocks(fh):
+                for raw in record.findall(block):
                     paths.add(raw[1:-1].decode() if b"\\" not in raw else json.loads(raw))
     except OSError:
         return set()
     return paths
+
+
+def _blocks(fh: IO[bytes], size: int = 1 << 24) -> Iterator[bytes]:
+    """The file in blocks of about ``size`` bytes, each ending with a whole line."""
+    rest = b""
+    while block := fh.read(size):
+        block = rest + block
+        end = block.rfind(b"\n") + 1
+        rest = block[end:]
+        yield block[:end]
+    if rest:
+        yield rest
 
 
 def _without_records(lines: Iterable[bytes], skip: set[bytes]) -> bytes:

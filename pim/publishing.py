@@ -45,7 +45,7 @@ from pim.channels.base import (
     Skip,
 )
 from pim.errors import ChannelError, ConfigError, PublishLockedError, VitrinaError
-from pim.garbage_collection import relaxed_collection
+from pim.garbage_collection import relaxed_collection, settle
 from pim.manifest import (
     MANIFEST,
     artifact_record,
@@ -197,9 +197,7 @@ def run_index_job(setup: Setup, job: Job) -> list[ProductRef]:
 def _ref(fields: list[Any]) -> ProductRef:
     """A :class:`ProductRef` from its fields as an output line holds them."""
     sku, locale, slug, name, group, axes, categories = fields
-    return ProductRef(
-        sku, locale, slug, name, group, tuple(tuple(a) for a in axes), tuple(categories)
-    )
+    return ProductRef(sku, locale, slug, name, group, tuple(map(tuple, axes)), tuple(categories))
 
 
 def _ref_fields(ref: ProductRef) -> list[Any]:
@@ -457,6 +455,7 @@ def _reusing(
             ):
                 kept[sku] = before
         stale = [sku for sku in sources if sku not in kept]
+        settle()  # the previous outputs and the index stay for the job
         if previous:  # what a product rendered again may find unchanged: its own files
             records = (r for sku in stale if sku in previous for r in previous[sku].artifacts)
             files = ctx.published = reuse.PublishedFiles(setup.out, records, base)
@@ -844,7 +843,7 @@ def publish(
     plans = plan_channels(catalogue, channels, locales, options)
     workers = jobs or os.cpu_count() or 1
     job_list = plan_jobs(plans, workers, catalogue.sku_ranges(workers))
-    with publish_lock(out_dir, wait):
+    with publish_lock(out_dir, wait), relaxed_collection():
         recover(out_dir)
         revision = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
         staging = out_dir.parent / f".{out_dir.name}.staging-{revision}"
@@ -870,8 +869,10 @@ def publish(
             fingerprint = pool.submit(run_fingerprint, setup) if pool is not None else None
             indexes = _build_indexes(catalogue, plans, job_list, setup, pool, progress)
             index_files = _index_files(indexes, setup)
+            settle()  # the indexes stay until the end
             tasks = [(run_job, (setup, job, index_files.get(job.channel)), job) for job in job_list]
             results = _run(tasks, pool, progress)
+            settle()  # and so do the jobs' results
             files: dict[tuple[str, str], list[dict[str, Any]]] = {}
             artifacts, skipped, notices = _finish(
                 plans, results, setup, catalogue, (indexes, index_files), pool, progress, files

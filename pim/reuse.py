@@ -206,9 +206,15 @@ def job_key(*context: Any) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
+@lru_cache(maxsize=16)
+def _hash_of(job: bytes) -> hashlib.blake2b:
+    """A hash fed with the job's key, to copy for each product."""
+    return hashlib.blake2b(job, digest_size=16)
+
+
 def product_key(job: bytes, fingerprint: str, dependencies: Any) -> str:
     """The key of one product's output in a job, from its view's fingerprint."""
-    digest = hashlib.blake2b(job, digest_size=16)
+    digest = _hash_of(job).copy()
     digest.update(fingerprint.encode())
     if dependencies is not None:
         digest.update(orjson.dumps(dependencies, default=_plain))

@@ -73,3 +73,31 @@ def test_the_manifest_round_trips_and_skips_republished_channels(tmp_path: Path)
     # A manifest written by hand (indented differently) is read as it is.
     (tmp_path / MANIFEST).write_text(json.dumps(expected, indent=2))
     assert read_manifest(tmp_path, skip_channels=["web"])["artifacts"] == without_web["artifacts"]
+
+
+def test_a_channels_paths_are_read_from_the_manifest_block_by_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the channel's own records count (not one whose name it starts), escaped paths
+    come back as they were, and records split across reading blocks are found whole."""
+    import pim.manifest as manifest
+
+    records = [
+        {"channel": c, "locale": "de_DE", "path": p, "sha256": "0" * 64, "bytes": 1, "skus": []}
+        for c, p in [
+            ("web", "web/de_DE/a.json"),
+            ("webshop", "webshop/b.json"),
+            ("web", 'web/de_DE/q"uote\\d.json'),
+            ("feeds", "feeds/de_DE/google.xml"),
+        ]
+        * 50
+    ]
+    with (tmp_path / MANIFEST).open("wb") as fh:
+        write_manifest(fh, {"revision": "r", "artifacts": records})
+    whole = manifest.manifest_paths(tmp_path, "web")
+    assert whole == {"web/de_DE/a.json", 'web/de_DE/q"uote\\d.json'}
+    blocks = manifest._blocks
+    monkeypatch.setattr(manifest, "_blocks", lambda fh: blocks(fh, 97))
+    assert manifest.manifest_paths(tmp_path, "web") == whole
+    assert manifest.manifest_paths(tmp_path, "feeds") == {"feeds/de_DE/google.xml"}
+    assert manifest.manifest_paths(tmp_path / "none", "web") == set()

@@ -166,3 +166,16 @@ def test_the_fingerprint_covers_after_sales_content(example: Catalogue) -> None:
     ]
     for support in edits:
         assert view_fingerprint(dataclasses.replace(view, support=support)) != base
+
+
+def test_lines_recorded_as_zlib_streams_before_are_read_with_the_new_ones() -> None:
+    """Revisions recorded before Zstandard hold zlib streams: both read, one after the
+    other, and new ones are written as Zstandard frames."""
+    import zlib
+
+    old = zlib.compress(b'["A1"]\n["A2"]\n', 1)
+    writer = revisions._compressor()
+    new = writer.compress(b'["B1"]\n') + writer.flush()
+    assert new.startswith(revisions._ZSTD_MAGIC)
+    assert list(revisions._lines(old + new + old)) == [["A1"], ["A2"], ["B1"], ["A1"], ["A2"]]
+
