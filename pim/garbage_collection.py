@@ -51,17 +51,21 @@ def relaxed_collection() -> Iterator[None]:
 def settle() -> None:
     """Inside :func:`relaxed_collection`: keep the collector off every object that exists
     now (``gc.freeze``) until the outermost block ends. For what stays to the end, loaded
-    once (an index, a job's previous outputs): each full collection would scan it again."""
+    once (an index, a job's previous outputs): each full collection would scan it again.
+
+    Nothing is done while objects this module did not freeze are frozen: the host
+    application's (a pre-forking server freezes its heap before forking) or, in a worker,
+    its parent's, which stay frozen as they are."""
     global _settled
     with _lock:
-        if _depth > 0:
+        if _depth > 0 and (_settled or gc.get_freeze_count() == 0):
             gc.freeze()
             _settled = True
 
 
 def _forget_in_child() -> None:
     """A process forked inside a block starts outside any (it keeps the thresholds, and
-    what was frozen stays frozen: a fork's copy of its parent's heap is never scanned)."""
+    what was frozen stays frozen for good: its copy of the parent's heap is never scanned)."""
     global _lock, _depth, _saved, _settled
     _lock = threading.Lock()
     _depth, _saved, _settled = 0, None, False

@@ -178,4 +178,3 @@ def test_lines_recorded_as_zlib_streams_before_are_read_with_the_new_ones() -> N
     new = writer.compress(b'["B1"]\n') + writer.flush()
     assert new.startswith(revisions._ZSTD_MAGIC)
     assert list(revisions._lines(old + new + old)) == [["A1"], ["A2"], ["B1"], ["A1"], ["A2"]]
-
