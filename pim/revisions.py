@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import zlib
-from collections.abc import Container, Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -338,16 +338,24 @@ def outputs(
     audience: str,
     only: Container[str] | None = None,
 ) -> dict[str, ProductOutput]:
-    """The product outputs a revision recorded for one channel, locale and audience (of the
-    SKUs in ``only``, when given)."""
-    data = _stored(engine, revision, channel, locale, audience)
+    """The product outputs a revision recorded for one channel, locale and audience; with
+    ``only`` (a job's SKUs), of those SKUs, read from the streams of the jobs that began
+    with one of them (:func:`_own_streams`): a product the previous publication rendered in
+    another job, when it split the products otherwise, is missing and renders again."""
+    data = _stored(engine, revision, channel, locale, audience, only)
     return parse(data, only) if data is not None else {}
 
 
 def _stored(
-    engine: Engine, revision: str, channel: str, locale: str, audience: str
+    engine: Engine,
+    revision: str,
+    channel: str,
+    locale: str,
+    audience: str,
+    only: Container[str] | None = None,
 ) -> bytes | None:
-    """The uncompressed data of one row of ``publication_outputs``, if there is one."""
+    """The uncompressed data of one row of ``publication_outputs``, if there is one (of
+    the streams :func:`_own_streams` picks, with ``only``)."""
     c = publication_outputs_table.c
     with engine.connect() as conn:
         parts = (
@@ -364,7 +372,47 @@ def _stored(
             .scalars()
             .all()
         )
-    return _inflated(b"".join(parts)) if parts else None
+    if not parts:
+        return None
+    return _inflated(b"".join(parts if only is None else _own_streams(parts, only)))
+
+
+def _own_streams(parts: Sequence[bytes], only: Container[str]) -> Sequence[bytes]:
+    """The rows of the job streams whose first product is in ``only``: each job's outputs
+    are a stream starting a row of their own, so a job of a publication that splits the
+    products as the previous one did reads only its own. All rows when none is."""
+    streams: list[tuple[str | None, list[bytes]]] = []
+    for data in parts:
+        first = _first_sku(data)
+        if first is None and streams:  # the rest of a stream (or a zlib stream)
+            streams[-1][1].append(data)
+        else:
+            streams.append((first, [data]))
+    chosen = [row for first, rows in streams if first is not None and first in only for row in rows]
+    return chosen or parts
+
+
+def _first_sku(data: bytes) -> str | None:
+    """The SKU of the first output line of a Zstandard stream starting ``data`` (None for
+    anything else: the middle of a stream, zlib)."""
+    if not data.startswith(_ZSTD_MAGIC):
+        return None
+    unpack, head = zstandard.ZstdDecompressor().decompressobj(), b""
+    try:
+        for start in range(0, min(len(data), 1 << 20), 1 << 14):
+            head += unpack.decompress(data[start : start + (1 << 14)])
+            if b'",' in head:
+                break
+    except zstandard.ZstdError:
+        return None
+    end = head.find(b'"', 2)
+    sku = head[2:end]
+    if not head.startswith(b'["') or end < 3 or b"\\" in sku:
+        return None
+    try:
+        return sku.decode()
+    except UnicodeDecodeError:
+        return None
 
 
 def output_channels(engine: Engine, revision: str) -> set[str]:

@@ -178,3 +178,30 @@ def test_lines_recorded_as_zlib_streams_before_are_read_with_the_new_ones() -> N
     new = writer.compress(b'["B1"]\n') + writer.flush()
     assert new.startswith(revisions._ZSTD_MAGIC)
     assert list(revisions._lines(old + new + old)) == [["A1"], ["A2"], ["B1"], ["A1"], ["A2"]]
+
+
+def test_a_job_reads_only_its_own_stream_of_the_previous_outputs(tmp_path: Path) -> None:
+    """Each job's outputs are a stream starting a row: a job whose first product begins one
+    reads that stream only (over all its rows); with none, every row."""
+    import hashlib
+    import zlib
+
+    import orjson
+
+    streams, skus = [], {}
+    for name in "AB":
+        skus[name] = {f"{name}{i:05d}" for i in range(3000)}
+        with revisions.PackedWriter(tmp_path / name) as writer:
+            for sku in sorted(skus[name]):
+                writer.write(orjson.dumps([sku, "key", hashlib.sha256(sku.encode()).hexdigest()]))
+                writer.write(b"\t[]\n")
+        streams.append((tmp_path / name).read_bytes())
+    cut = len(streams[0]) - 1000
+    rows = [streams[0][:cut], streams[0][cut:], streams[1]]  # the first stream in two rows
+    assert revisions._own_streams(rows, skus["B"]) == [streams[1]]
+    assert revisions._own_streams(rows, skus["A"]) == rows[:2]
+    assert revisions._own_streams(rows, skus["A"] | skus["B"]) == rows
+    assert revisions._own_streams(rows, {"C00000"}) == rows
+    assert revisions._own_streams(rows, skus["B"] - {"B00000"}) == rows
+    old = [zlib.compress(b'["A00000","key"]\t[]\n')]
+    assert revisions._own_streams(old, {"A00000"}) == old
