@@ -5,7 +5,9 @@ CPython's default threshold (a young-generation collection every 700 allocations
 collector then scans the young objects several times per product: measured here, 30 to 45%
 of an import's time and 25% of resolution's. Raising the threshold while records stream
 keeps memory bounded (reference counting still frees everything without cycles) and restores
-the host application's setting afterwards.
+the host application's setting afterwards. What a publication loads once and keeps to its end
+(indexes, previous outputs, results) is frozen (:func:`settle`) so that full collections
+skip it: before, they made a republish 30% slower.
 """
 
 from __future__ import annotations
