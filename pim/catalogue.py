@@ -524,23 +524,24 @@ class Catalogue:
         digests: bool = False,
     ) -> dict[str, list[ProductRecord]]:
         """Each record's product models, parent first (``models``: a bounded cache)."""
-        wanted = {
-            r.parent
-            for r in batch
-            if r.parent and (r.parent not in models or (digests and not models[r.parent].digest))
-        }
+
+        def missing(records: Iterable[ProductRecord]) -> set[str]:
+            """Parents not cached (or cached without the row hash ``digests`` asks for)."""
+            return {
+                r.parent
+                for r in records
+                if r.parent
+                and (r.parent not in models or (digests and not models[r.parent].digest))
+            }
+
+        wanted = missing(batch)
         while wanted:
             fetched = list(
                 self.records("model", max(len(wanted), 1), sorted(wanted), digests=digests)
             )
             for m in fetched:
                 models[m.sku] = m
-            wanted = {
-                m.parent
-                for m in fetched
-                if m.parent
-                and (m.parent not in models or (digests and not models[m.parent].digest))
-            }
+            wanted = missing(fetched)
         while len(models) > MODEL_CACHE_SIZE:
             models.popitem(last=False)
         chains: dict[str, list[ProductRecord]] = {}

@@ -220,17 +220,23 @@ def _unchanged(
 
 
 def _views_of(
-    cat: Catalogue, job: Job, audience: str | None, moment: datetime, skus: list[str], of: int
+    cat: Catalogue,
+    job: Job,
+    audience: str | None,
+    moment: datetime,
+    skus: list[str] | None = None,
+    of: int = -1,
 ) -> Iterator[ProductView]:
-    """The views of ``skus`` (``of`` SKUs in the job's range), in the catalogue's order."""
-    if not skus:
+    """The views of ``skus`` (``of`` SKUs in the job's range; default: every product in
+    it), in the catalogue's order, with their fingerprints and sources."""
+    if skus is not None and not skus:
         return iter(())
     return cat.views(
         job.scope,
         job.locale,
         audience,
         moment,
-        skus=None if len(skus) == of else skus,
+        skus=None if skus is None or len(skus) == of else skus,
         sku_range=job.sku_range,
         fingerprints=True,
         sources=True,
@@ -430,20 +436,11 @@ def _reusing(
     refs = channel.needs_index or type(channel).dependencies is not Channel.dependencies
     stream: Iterator[reuse.ProductOutput | ProductView]
     if job.channel not in setup.patch:  # everything renders: the views stream as they come
-        stream = cat.views(
-            job.scope,
-            job.locale,
-            audience,
-            moment,
-            sku_range=job.sku_range,
-            fingerprints=True,
-            sources=True,
-        )
+        stream = _views_of(cat, job, audience, moment)
     else:
         assert setup.previous is not None
         sources = _sources(setup, job)
         previous = _previous_outputs(setup, job)
-        files = reuse.PublishedFiles(setup.out, (), base)
         finished = revisions.files(cat.engine, setup.previous, channel.name, job.locale)
         ctx.previous = reuse.PublishedFiles(setup.out, finished, base)
         for sku, before in _unchanged(setup, job, cat, sources).items():

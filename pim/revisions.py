@@ -18,8 +18,8 @@ from typing import Any
 
 import orjson
 import zstandard
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy.engine import Connection, Engine
 
 from pim.errors import NotFoundError
 from pim.model import publication_outputs_table, publication_products_table, publication_table
@@ -102,7 +102,8 @@ def _compressor() -> Any:
 
 def _compressed(records: list[dict[str, Any]]) -> bytes:
     pack = _compressor()
-    return bytes(pack.compress(orjson.dumps(records)) + pack.flush())
+    data: bytes = pack.compress(orjson.dumps(records)) + pack.flush()
+    return data
 
 
 class PackedWriter:
@@ -201,21 +202,9 @@ def record(
                 for (channel, locale), records in sorted((files or {}).items())
             ),
         )
-        for (channel, locale, audience), chunks in rows:
+        for key, chunks in rows:
             for part, data in enumerate(chunks):
-                conn.execute(
-                    insert(publication_outputs_table),
-                    [
-                        {
-                            "revision": revision,
-                            "channel": channel,
-                            "locale": locale,
-                            "audience": audience,
-                            "part": part,
-                            "data": data,
-                        }
-                    ],
-                )
+                _insert(conn, publication_outputs_table, revision, key, part, data=data)
         conn.execute(
             insert(publication_table),
             [
@@ -231,22 +220,24 @@ def record(
                 }
             ],
         )
-        for (channel, locale, audience), lines in sorted(parts.items()):
+        for key, lines in sorted(parts.items()):
             for part, (data, count) in enumerate(_packed(lines)):
-                conn.execute(
-                    insert(publication_products_table),
-                    [
-                        {
-                            "revision": revision,
-                            "channel": channel,
-                            "locale": locale,
-                            "audience": audience,
-                            "part": part,
-                            "products": count,
-                            "data": data,
-                        }
-                    ],
-                )
+                table = publication_products_table
+                _insert(conn, table, revision, key, part, products=count, data=data)
+
+
+def _insert(
+    conn: Connection,
+    table: Table,
+    revision: str,
+    key: tuple[str, str, str],
+    part: int,
+    **values: Any,
+) -> None:
+    """One row (one part) of a revision's lines for a (channel, locale, audience)."""
+    channel, locale, audience = key
+    row = {"revision": revision, "channel": channel, "locale": locale, "audience": audience}
+    conn.execute(insert(table), [{**row, "part": part, **values}])
 
 
 def _parts(paths: Iterable[Path]) -> Iterator[bytes]:
@@ -354,8 +345,9 @@ def _stored(
     audience: str,
     only: Container[str] | None = None,
 ) -> bytes | None:
-    """The uncompressed data of one row of ``publication_outputs``, if there is one (of
-    the streams :func:`_own_streams` picks, with ``only``)."""
+    """The uncompressed data of the rows of ``publication_outputs`` for one channel, locale
+    and audience, if there are any (of the streams :func:`_own_streams` picks, with
+    ``only``)."""
     c = publication_outputs_table.c
     with engine.connect() as conn:
         parts = (
