@@ -24,13 +24,14 @@ YOUNG_THRESHOLD = 20_000
 _lock = threading.Lock()
 _depth = 0
 _saved: tuple[int, int, int] | None = None
+_settling = 0
 _settled = False
 
 
 @contextmanager
 def relaxed_collection() -> Iterator[None]:
     """Collect garbage less often inside the block (nested and threaded uses share it)."""
-    global _depth, _saved, _settled
+    global _depth, _saved
     with _lock:
         if _depth == 0:
             _saved = gc.get_threshold()
@@ -45,14 +46,29 @@ def relaxed_collection() -> Iterator[None]:
             if _depth == 0 and _saved is not None:
                 gc.set_threshold(*_saved)
                 _saved = None
-            if _depth == 0 and _settled:
+
+
+@contextmanager
+def settled() -> Iterator[None]:
+    """A block (a publication, a job) in which :func:`settle` may freeze objects; the
+    outermost unfreezes them when it ends. Its own blocks, not :func:`relaxed_collection`'s:
+    a generator left unfinished keeps those open."""
+    global _settling, _settled
+    with _lock:
+        _settling += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _settling -= 1
+            if _settling == 0 and _settled:
                 gc.unfreeze()
                 _settled = False
 
 
 def settle() -> None:
-    """Inside :func:`relaxed_collection`: keep the collector off every object that exists
-    now (``gc.freeze``) until the outermost block ends. For what stays to the end, loaded
+    """Inside :func:`settled`: keep the collector off every object that exists now
+    (``gc.freeze``) until the outermost block ends. For what stays to the end, loaded
     once (an index, a job's previous outputs): each full collection would scan it again.
 
     Nothing is done while objects this module did not freeze are frozen: the host
@@ -60,7 +76,7 @@ def settle() -> None:
     its parent's, which stay frozen as they are."""
     global _settled
     with _lock:
-        if _depth > 0 and (_settled or gc.get_freeze_count() == 0):
+        if _settling > 0 and (_settled or gc.get_freeze_count() == 0):
             gc.freeze()
             _settled = True
 
@@ -68,9 +84,9 @@ def settle() -> None:
 def _forget_in_child() -> None:
     """A process forked inside a block starts outside any (it keeps the thresholds, and
     what was frozen stays frozen for good: its copy of the parent's heap is never scanned)."""
-    global _lock, _depth, _saved, _settled
+    global _lock, _depth, _saved, _settling, _settled
     _lock = threading.Lock()
-    _depth, _saved, _settled = 0, None, False
+    _depth, _saved, _settling, _settled = 0, None, 0, False
 
 
 os.register_at_fork(after_in_child=_forget_in_child)

@@ -45,7 +45,7 @@ from pim.channels.base import (
     Skip,
 )
 from pim.errors import ChannelError, ConfigError, PublishLockedError, VitrinaError
-from pim.garbage_collection import relaxed_collection, settle
+from pim.garbage_collection import relaxed_collection, settle, settled
 from pim.manifest import (
     MANIFEST,
     artifact_record,
@@ -315,7 +315,7 @@ def run_job(setup: Setup, job: Job, index: IndexFile = None) -> JobResult:
     reused: list[Artifact] = []
     found: _JobOutput | None = None
     try:
-        with lines.open("wb") as sink, relaxed_collection(), ExitStack() as stack:
+        with lines.open("wb") as sink, relaxed_collection(), settled(), ExitStack() as stack:
             if channel.reuses_outputs:
                 memo = stack.enter_context(revisions.PackedWriter(outputs))
                 found = _JobOutput(skipped, current, sink, memo, reused)
@@ -840,7 +840,7 @@ def publish(
     plans = plan_channels(catalogue, channels, locales, options)
     workers = jobs or os.cpu_count() or 1
     job_list = plan_jobs(plans, workers, catalogue.sku_ranges(workers))
-    with publish_lock(out_dir, wait), relaxed_collection():
+    with publish_lock(out_dir, wait), relaxed_collection(), settled():
         recover(out_dir)
         revision = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
         staging = out_dir.parent / f".{out_dir.name}.staging-{revision}"
