@@ -66,7 +66,7 @@ def child_baseline(db: str, out: str) -> dict[str, float]:
             svg = io.BytesIO()
             qrcode.make(doc["qr_url"], image_factory=qrcode.image.svg.SvgImage).save(svg)
             doc["qr"] = f"qr/{view.sku}.svg"
-            doc["resources"] = {doc["qr"]: svg.getvalue()}
+            doc["resources"], doc["codes"] = {doc["qr"]: svg.getvalue()}, {}
             if view.images:
                 ext = view.images[0].path.rsplit(".", 1)[-1]
                 doc["print_image"] = f"images/{view.sku}.{ext}"

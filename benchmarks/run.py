@@ -243,9 +243,12 @@ def child_feed(db: str, out: str, jobs: int) -> dict[str, float]:
     }
 
 
-def child_incremental(db: str, out: str, jobs: int, channels: list[str]) -> dict[str, float]:
-    """A full publish of ``channels`` in every locale, one product's name changed, then the
-    incremental republish and a full one (``full=True``), timed in the same process."""
+def child_incremental(
+    db: str, out: str, jobs: int, channels: list[str], locales: list[str] | None, sku: str
+) -> dict[str, float]:
+    """A full publish of ``channels`` in ``locales`` (default: every one), product ``sku``'s
+    German name changed, then the incremental republish and a full one (``full=True``), timed
+    in the same process."""
     import sqlite3
 
     from pim import Catalogue
@@ -262,12 +265,12 @@ def child_incremental(db: str, out: str, jobs: int, channels: list[str]) -> dict
 
     def timed(full: bool) -> tuple[dict[str, Any], float]:
         start = time.perf_counter()
-        manifest = publish(cat, channels, None, out=out, jobs=jobs, context=context, full=full)
+        manifest = publish(cat, channels, locales, out=out, jobs=jobs, context=context, full=full)
         return manifest, time.perf_counter() - start
 
     manifest, first = timed(False)
     change = DATA / "one-change.csv"
-    change.write_text("sku;name-de_DE\nP00003000;Geändert\n", encoding="utf-8")
+    change.write_text(f"sku;name-de_DE\n{sku};Geändert\n", encoding="utf-8")
     cat.import_path(change)
     _, incremental = timed(False)
     _, full = timed(True)
@@ -422,16 +425,26 @@ def feed_section(feeds: list[dict[str, float]]) -> list[str]:
     return lines
 
 
-INCREMENTAL_CHANNELS = (("web",), ("web", "feeds", "kiosk"))
+INCREMENTAL_RUNS: tuple[tuple[tuple[str, ...], int, list[str] | None], ...] = (
+    (("web",), 10_000, None),
+    (("web", "feeds", "kiosk"), 10_000, None),
+    (("pdf",), 1_000, ["de_DE"]),  # every edition of one language: laying out is slow
+)
+"""Channels, products, locales (None: every one)."""
 
 
-def run_incremental(size: int = 10_000) -> list[dict[str, Any]]:
-    """The republish after one change, for the web channel and with the aggregates."""
-    db = _database(size)
+def run_incremental(only: str | None = None) -> list[dict[str, Any]]:
+    """The republish after one change: the web channel, with the aggregates, the PDFs
+    (``only``: the run of these channels, joined by ``+``)."""
     results = []
-    for channels in INCREMENTAL_CHANNELS:
-        r = in_child("child_incremental", db, str(DATA / "incremental-out"), 2, list(channels))
-        results.append({"channels": " + ".join(channels), "products": size, **r})
+    for channels, size, locales in INCREMENTAL_RUNS:
+        if only is not None and "+".join(channels) != only:
+            continue
+        out = str(DATA / "incremental-out")
+        sku = f"P{size * 3 // 10:08d}"
+        r = in_child("child_incremental", _database(size), out, 2, list(channels), locales, sku)
+        label = " + ".join(channels) + (f" ({', '.join(locales)})" if locales else "")
+        results.append({"channels": label, "products": size, **r})
         print(
             f"{results[-1]['channels']}: full {r['full']:.1f} s, after one change "
             f"{r['incremental']:.1f} s ({r['ratio']:.1%})",
@@ -443,7 +456,7 @@ def run_incremental(size: int = 10_000) -> list[dict[str, Any]]:
 def incremental_section(results: list[dict[str, Any]]) -> list[str]:
     """The Markdown table of :func:`run_incremental`."""
     lines = [
-        "| channels (every locale) | products | files | full publish (s) "
+        "| channels (locales: every one unless named) | products | files | full publish (s) "
         "| republish after one change (s) | share |",
         "|---|---:|---:|---:|---:|---:|",
     ]
@@ -477,6 +490,11 @@ def main() -> int:
         help="only the republish after one change (10,000 products), printed, not recorded",
     )
     parser.add_argument(
+        "--incremental-channels",
+        metavar="CHANNELS",
+        help="with --incremental-only: only the run of these channels (web, web+feeds+kiosk, pdf)",
+    )
+    parser.add_argument(
         "--akeneo-only", action="store_true", help="only the Akeneo imports, printed, not recorded"
     )
     args = parser.parse_args()
@@ -492,7 +510,7 @@ def main() -> int:
         )
         return 0
     if args.incremental_only:
-        print("\n".join(incremental_section(run_incremental())))
+        print("\n".join(incremental_section(run_incremental(args.incremental_channels))))
         return 0
     if args.akeneo_only:
         print("\n".join(akeneo_section(run_akeneo(args.akeneo_sizes))))

@@ -37,9 +37,10 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar, Generic, TypeVar
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
@@ -215,6 +216,13 @@ class Publication:
     theme: Theme = field(default_factory=Theme)
     recipients: tuple[PersonalCode, ...] = ()
     """For personalised print: the campaign's recipients and their codes."""
+    timezone: str = "UTC"
+    """The catalogue channel's time zone (set by the publication), for :attr:`day`."""
+
+    @property
+    def day(self) -> date:
+        """The publication's day in :attr:`timezone`: what printed editions are dated."""
+        return self.moment.astimezone(ZoneInfo(self.timezone)).date()
 
 
 class RenderContext:
@@ -554,6 +562,12 @@ class Channel(ABC, Generic[OptionsT]):
     again; its files are taken from there. For per-product channels whose :meth:`render`
     takes the views one at a time, in order, and whose files and ``ctx.entries`` for a view
     depend only on that view, :meth:`dependencies` and the job's context."""
+    reuses_files: ClassVar[bool] = False
+    """Incremental publishing of files only: every product is rendered again, but a file
+    made with :meth:`RenderContext.reuse` (in :meth:`render`, :meth:`finish_piece` or
+    :meth:`finish`) is kept from the last publication into the same folder when made from
+    the same inputs (for costly files such as laid-out PDFs). Implied by
+    :attr:`reuses_outputs` in a finish."""
     start_page: ClassVar[str | None] = None
     """The file to open first in ``OUT/<channel>/<locale>/`` (shown after publishing)."""
     start_rank: ClassVar[int] = 100

@@ -6,7 +6,9 @@ DejaVu Sans): published pages never load a font, image or script from another ho
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -34,6 +36,14 @@ class BrandFiles:
     logo: str
     """The logo's file name in ``files``."""
 
+    @property
+    def digest(self) -> str:
+        """A hash of every file, for keys of what is made with them."""
+        digest = hashlib.blake2b(digest_size=16)
+        for name, data in sorted(self.files.items()):
+            digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+        return digest.hexdigest()
+
 
 @lru_cache(maxsize=16)
 def font_files(family: str) -> dict[str, Path]:
@@ -53,9 +63,19 @@ def font_files(family: str) -> dict[str, Path]:
     return found
 
 
-@lru_cache(maxsize=8)
 def brand_files(theme: Theme) -> BrandFiles:
-    """The theme stylesheet, its fonts and the logo (``theme.logo`` or a drawn wordmark)."""
+    """The theme stylesheet, its fonts and the logo (``theme.logo`` or a drawn wordmark);
+    read again when the logo file changed."""
+    try:
+        st = os.stat(theme.logo) if theme.logo else None
+    except OSError:
+        st = None  # reported by _brand_files
+    return _brand_files(theme, (st.st_size, st.st_mtime_ns) if st else None)
+
+
+@lru_cache(maxsize=8)
+def _brand_files(theme: Theme, logo_stamp: tuple[int, int] | None) -> BrandFiles:
+    """:func:`brand_files`, for a logo file of this size and modification time."""
     files: dict[str, bytes] = {}
     fonts = {}
     for weight, path in font_files(theme.font_family).items():

@@ -314,6 +314,9 @@ def run_job(setup: Setup, job: Job, index: IndexFile = None) -> JobResult:
     index_file = stem.with_suffix(".index.z")
     reused: list[Artifact] = []
     found: _JobOutput | None = None
+    keeps_files = channel.reuses_files and not channel.reuses_outputs
+    if keeps_files:
+        _keep_files(ctx, setup, cat, job.scope)
     try:
         with lines.open("wb") as sink, relaxed_collection(), settled(), ExitStack() as stack:
             if channel.reuses_outputs:
@@ -352,6 +355,7 @@ def run_job(setup: Setup, job: Job, index: IndexFile = None) -> JobResult:
         entries_file=entries_file,
         unresolved=found.unresolved if found is not None else 0,
         index=str(index_file) if found is not None and found.index is not None else None,
+        files=ctx.records(skus=False) if keeps_files else None,
     )
 
 
@@ -623,10 +627,12 @@ def _failure(exc: Exception, job: Job, sku: str | None = None, step: str = "") -
 
 
 def _for_scope(publication: Publication, cat: Catalogue, scope: str) -> Publication:
-    if publication.base_url:
-        return publication
-    base = cat.structure.channels[scope].base_url
-    return replace(publication, base_url=base)
+    """The publication as the jobs of catalogue channel ``scope`` see it: its base URL
+    (unless the publication has one) and time zone."""
+    channel = cat.structure.channels[scope]
+    return replace(
+        publication, base_url=publication.base_url or channel.base_url, timezone=channel.timezone
+    )
 
 
 def _publishable(
@@ -918,7 +924,7 @@ def publish(
 def _reusable_revision(catalogue: Catalogue, out_dir: Path, plans: list[ChannelPlan]) -> str | None:
     """The revision whose product outputs a publication into ``out_dir`` may reuse: the last
     one recorded there, if ``out_dir`` still holds it and a channel reuses outputs."""
-    if not any(p.cls.reuses_outputs for p in plans) or not (out_dir / MANIFEST).is_file():
+    if not any(_reuses(p.cls) for p in plans) or not (out_dir / MANIFEST).is_file():
         return None
     latest = revisions.revisions(catalogue.engine, out_dir, limit=1)
     if not latest:
@@ -930,11 +936,21 @@ def _patched(
     catalogue: Catalogue, previous: str | None, plans: list[ChannelPlan]
 ) -> tuple[str, ...]:
     """The channels to publish incrementally: those reusing outputs that ``previous``
-    recorded outputs of."""
+    recorded outputs of, and those reusing files that it recorded files of."""
     if previous is None:
         return ()
-    recorded = revisions.output_channels(catalogue.engine, previous)
-    return tuple(p.name for p in plans if p.cls.reuses_outputs and p.name in recorded)
+    outputs = revisions.recorded_channels(catalogue.engine, previous)
+    files = revisions.recorded_channels(catalogue.engine, previous, files=True)
+    return tuple(
+        p.name
+        for p in plans
+        if (p.cls.reuses_outputs and p.name in outputs) or (p.cls.reuses_files and p.name in files)
+    )
+
+
+def _reuses(cls: type[Channel[Any]]) -> bool:
+    """Whether a channel keeps anything from the last publication into the same folder."""
+    return cls.reuses_outputs or cls.reuses_files
 
 
 def _log_reuse(results: list[JobResult]) -> None:
@@ -1084,7 +1100,7 @@ def _keep_files(ctx: RenderContext, setup: Setup, cat: Catalogue, scope: str) ->
     """Let the finish of a channel that reuses outputs keep the files it wrote in the
     previous publication (when published incrementally), and record what it makes them
     from for the next one."""
-    if not ctx.channel.reuses_outputs:
+    if not _reuses(type(ctx.channel)):
         return
     records = (
         revisions.files(cat.engine, setup.previous, ctx.channel.name, ctx.locale)
@@ -1095,11 +1111,15 @@ def _keep_files(ctx: RenderContext, setup: Setup, cat: Catalogue, scope: str) ->
     ctx.published = reuse.PublishedFiles(setup.out, records, base)
 
 
-def run_piece(setup: Setup, job: Job, piece: Any, index: IndexFile) -> tuple[Any, list[Notice]]:
+PieceResult = tuple[Any, list[Notice], list[dict[str, Any]]]
+"""What :meth:`Channel.finish_piece` returned, its notices and the records of its files."""
+
+
+def run_piece(setup: Setup, job: Job, piece: Any, index: IndexFile) -> PieceResult:
     """One piece of a per-product channel's finish (runs in a worker or inline)."""
     channel, ctx = _finish_context(setup, job, index)
     try:
-        return channel.finish_piece(piece, ctx), ctx.notices
+        return channel.finish_piece(piece, ctx), ctx.notices, ctx.records(skus=False)
     except Exception as exc:
         raise _failure(exc, job, step=" in finish_piece") from None
 
@@ -1159,7 +1179,10 @@ def _finish(
     notices = [n for r in results for n in r.notices]
     finishes: list[tuple[Job, list[Any] | EntryFiles, int]] = []
     staging, media_root = Path(setup.staging), Path(setup.media_root)
-    piece_tasks: list[Task[tuple[Any, list[Notice]]]] = []
+    piece_tasks: list[Task[PieceResult]] = []
+    for r in results:  # the files jobs made with RenderContext.reuse
+        if r.files:
+            files.setdefault((r.job.channel, r.job.locale), []).extend(r.files)
     tasks: list[Task[JobResult]] = []
     objects, paths = indexes
     for p in plans:
@@ -1183,22 +1206,26 @@ def _finish(
                 ctx = RenderContext(
                     channel, loc, publication, staging, media_root, objects.get(p.name)
                 )
+                _keep_files(ctx, setup, catalogue, p.scope)
                 pieces = channel.finish_pieces(entries, ctx)
             except Exception as exc:
                 raise _failure(exc, job, step=" in finish_pieces") from None
             finishes.append((job, entries, len(pieces)))
             piece_tasks += [(run_piece, (setup, job, piece, index), job) for piece in pieces]
     done_pieces = _run(piece_tasks, pool, progress, "layout ")
-    notices += [n for _, piece_notices in done_pieces for n in piece_notices]
     start = 0
     for job, given, count in finishes:
-        pieces = [result for result, _ in done_pieces[start : start + count]]
+        pieces = []
+        for result, piece_notices, records in done_pieces[start : start + count]:
+            pieces.append(result)
+            notices += piece_notices
+            files.setdefault((job.channel, job.locale), []).extend(records)
         start += count
         tasks.append((run_finish, (setup, job, given, paths.get(job.channel), pieces), job))
     for done in _run(tasks, pool, progress, "finish "):
         artifacts += done.artifacts
         notices += done.notices
-        files[(done.job.channel, done.job.locale)] = done.files or []
+        files.setdefault((done.job.channel, done.job.locale), []).extend(done.files or [])
     unique = {a.path: a for a in artifacts}
     return (
         sorted(unique.values(), key=lambda a: a.path),

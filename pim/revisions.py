@@ -407,15 +407,12 @@ def _first_sku(data: bytes) -> str | None:
         return None
 
 
-def output_channels(engine: Engine, revision: str) -> set[str]:
-    """The channels a revision recorded product outputs of."""
+def recorded_channels(engine: Engine, revision: str, *, files: bool = False) -> set[str]:
+    """The channels a revision recorded product outputs of (``files``: file records of)."""
     c = publication_outputs_table.c
+    which = c.audience == FILES if files else c.audience.not_in([FILES, INDEX])
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(c.channel)
-            .where(c.revision == revision, c.audience.not_in([FILES, INDEX]))
-            .distinct()
-        ).all()
+        rows = conn.execute(select(c.channel).where(c.revision == revision, which).distinct()).all()
     return {r.channel for r in rows}
 
 

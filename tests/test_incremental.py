@@ -6,11 +6,12 @@ import gzip
 import json
 import logging
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from pypdf import PdfReader
 from helpers import write_csv
 
 from pim import Catalogue, publish
@@ -443,3 +444,67 @@ def test_packed_feeds_keep_their_items_too(example: Catalogue, tmp_path: Path) -
     publish_feeds(full, full=True)
     assert _files(out) == _files(full)
     assert b"Wasserkocher Neu" in gzip.decompress((out / "feeds/de_DE/google.xml.gz").read_bytes())
+
+
+def _publish_pdf(cat: Catalogue, out: Path, moment: datetime, full: bool = False) -> None:
+    publish(cat, ["pdf"], ["de_DE"], out, Publication(moment), jobs=2, full=full)
+
+
+def test_pdf_editions_are_laid_out_again_only_when_their_cards_change(
+    example: Catalogue, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    _publish_pdf(example, out, MOMENT)
+    editions = sorted(p.relative_to(out).as_posix() for p in (out / "pdf").rglob("*.pdf"))
+    first = {p: _inode(out, p) for p in editions}
+    assert {"pdf/de_DE/catalogue.pdf", "pdf/de_DE/instructions/WM-W8.pdf"} <= set(first)
+
+    _publish_pdf(example, out, MOMENT + timedelta(hours=3))  # the same day: all kept
+    assert {p: _inode(out, p) for p in editions} == first
+
+    _change_one_product(example, tmp_path)
+    moment = MOMENT + timedelta(hours=4)
+    _publish_pdf(example, out, moment)
+    again = {p for p in editions if _inode(out, p) != first[p]}
+    # the editions that show KT-K10 are laid out again, the others kept
+    assert {
+        "pdf/de_DE/catalogue.pdf",
+        "pdf/de_DE/labels.pdf",
+        "pdf/de_DE/datasheets-technician.pdf",
+        "pdf/de_DE/instructions/KT-K10.pdf",
+    } == again
+    assert "pdf/de_DE/leaflet.pdf" in first  # not on sale: its leaflet stays
+    full = tmp_path / "full"
+    _publish_pdf(example, full, moment, full=True)
+    assert _files(out) == _files(full)
+    assert _manifest(out) == _manifest(full)
+
+    _publish_pdf(example, out, moment + timedelta(days=1))  # the next day: dated anew
+    assert all(_inode(out, p) != first[p] for p in editions)
+    info = PdfReader(out / "pdf/de_DE/leaflet.pdf").metadata
+    assert info is not None and info.creation_date is not None
+    assert info.creation_date.date().isoformat() == "2026-12-02"
+
+
+def test_a_pdf_edition_is_laid_out_again_when_the_logo_file_changes(
+    example: Catalogue, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    from pim.channels.pdf import CONFIGURATIONS
+    from pim.config import Theme
+
+    logo = tmp_path / "logo.png"
+    Image.new("RGB", (40, 20), "navy").save(logo)
+    context = Publication(MOMENT, theme=Theme(logo=str(logo)))
+    out, leaflet = tmp_path / "out", "pdf/de_DE/leaflet.pdf"
+    options = {"pdf": CONFIGURATIONS["leaflet"]}
+
+    def publish_leaflet() -> int:
+        publish(example, ["pdf"], ["de_DE"], out, context, jobs=1, options=options)
+        return _inode(out, leaflet)
+
+    first = publish_leaflet()
+    assert publish_leaflet() == first  # the same logo: kept
+    Image.new("RGB", (40, 20), "orange").save(logo)  # replaced in place, same theme
+    assert publish_leaflet() != first

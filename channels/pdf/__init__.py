@@ -8,17 +8,27 @@ card template, so a shopper who scans a code recognises the page it opens.
 
 WeasyPrint gets its files only through :class:`~pim.channels.pdf.fetcher.ResourceFetcher`:
 no network, no ``file://``.
+
+Laying out is what a PDF costs, so an edition is laid out only when what it shows changed:
+every edition is dated by the publication's day (not its moment), and a file made from the
+same cards (documents and resources, by hash) on the same day, with the same options, theme,
+brand files and code, is kept from the last publication into the same folder
+(:meth:`~pim.channels.base.RenderContext.reuse`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import datetime, time
 from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo
 
+import orjson
 from pydantic import Field
 
 from pim.brand import brand_files, font_files
@@ -138,6 +148,7 @@ class PdfChannel(Channel[PdfOptions]):
     Options = PdfOptions
     per_product = True
     needs_index = True
+    reuses_files = True
     utm_source = "brochure"
     utm_medium = "print"
     start_page = "catalogue.pdf"
@@ -157,15 +168,18 @@ class PdfChannel(Channel[PdfOptions]):
                     self._add_qr(entry, view, ctx, "leaflet")
                 if self.options.labels:
                     self._add_qr(entry, view, ctx, "labels")
+                entry["digest"] = _digest(entry)
                 ctx.entries.append(entry)
                 artifacts += self._instruction_sheet(view, ctx)
                 continue
             sheet = self._card(view, ctx, f"datasheet-{ctx.audience}")
             sheet["sheet_for"] = ctx.audience
+            sheet["digest"] = _digest(sheet)
             if self.options.datasheet_files == "per_product":
-                pdf = self._pdf("pdf/datasheet.html", ctx, [sheet], sheets=[sheet])
                 path = f"datasheets-{ctx.audience}/{view.sku}.pdf"
-                artifacts.append(ctx.write(path, pdf, [view.sku]))
+                artifacts.append(
+                    self._edition(ctx, path, [sheet], "pdf/datasheet.html", sheets=[sheet])
+                )
             else:
                 ctx.entries.append(sheet)
         return artifacts
@@ -176,11 +190,9 @@ class PdfChannel(Channel[PdfOptions]):
         cards = _catalogue_cards(entries)
         pieces = []
         if self.options.catalogue and self.options.pdf_variant is None:
-            groups = parts(sections(cards))
-            pieces += [
-                Piece("catalogue-part", _products(g), g, back=i == len(groups) - 1)
-                for i, g in enumerate(groups)
-            ]
+            skus = [p["sku"] for p in cards]
+            if ctx.reuse("catalogue.pdf", _inputs(ctx, cards), skus) is None:
+                pieces += _catalogue_parts(cards)
         elif self.options.catalogue:
             pieces.append(Piece("catalogue", cards, sections(cards)))
         if self.options.labels and cards:
@@ -199,46 +211,79 @@ class PdfChannel(Channel[PdfOptions]):
         return pieces
 
     def finish_piece(self, piece: Piece, ctx: RenderContext) -> LaidOutPart | list[Artifact]:
-        """Lay out a part of the catalogue, or lay out and write a whole edition."""
-        skus = [p["sku"] for p in piece.products]
+        """Lay out a part of the catalogue, or lay out and write a whole edition (unless it
+        is kept from the last publication)."""
         if piece.edition == "catalogue-part":
-            document = self._document(
-                "pdf/catalogue.html",
-                ctx,
-                piece.products,
-                **self._catalogue_context(ctx, piece.sections, back=piece.back),
-            )
-            starts: dict[str, int] = {}
-            for number, page in enumerate(document.pages):
-                for name in page.anchors:  # a section's anchor is on each page it spans
-                    if name.startswith("cat-"):
-                        starts.setdefault(name.removeprefix("cat-"), number)
-            return LaidOutPart(self._write(document, ctx), len(document.pages), starts)
+            return self._lay_out_part(piece, ctx)
+        path, products = f"{piece.edition}.pdf", piece.products
         if piece.edition == "catalogue":
-            pdf = self.whole_catalogue(piece.products, ctx)
-        elif piece.edition == "labels":
-            pdf = self._pdf("pdf/labels.html", ctx, piece.products, labels=piece.products)
-        elif piece.edition == "personalised":
-            return self._personalised(piece.products, ctx)
-        elif piece.edition == "leaflet":
+            return [self._edition(ctx, path, products, lambda: self.whole_catalogue(products, ctx))]
+        if piece.edition == "labels":
+            return [self._edition(ctx, path, products, "pdf/labels.html", labels=products)]
+        if piece.edition == "personalised":
+            return self._personalised(products, ctx)
+        if piece.edition == "leaflet":
             campaign = ctx.publication.campaign
-            offers = piece.products
-            pdf = self._pdf(
-                "pdf/leaflet.html", ctx, offers, offers=offers, campaign=campaign, personal=False
+            leaflet = self._edition(
+                ctx,
+                path,
+                products,
+                "pdf/leaflet.html",
+                offers=products,
+                campaign=campaign,
+                personal=False,
             )
-        else:
-            pdf = self._pdf("pdf/datasheet.html", ctx, piece.products, sheets=piece.products)
-        return [ctx.write(f"{piece.edition}.pdf", pdf, skus)]
+            return [leaflet]
+        return [self._edition(ctx, path, products, "pdf/datasheet.html", sheets=products)]
+
+    def _lay_out_part(self, piece: Piece, ctx: RenderContext) -> LaidOutPart:
+        """A part of the catalogue, laid out, with where its sections start."""
+        document = self._document(
+            "pdf/catalogue.html",
+            ctx,
+            piece.products,
+            **self._catalogue_context(ctx, piece.sections, back=piece.back),
+        )
+        starts: dict[str, int] = {}
+        for number, page in enumerate(document.pages):
+            for name in page.anchors:  # a section's anchor is on each page it spans
+                if name.startswith("cat-"):
+                    starts.setdefault(name.removeprefix("cat-"), number)
+        return LaidOutPart(self._write(document, ctx), len(document.pages), starts)
+
+    def _edition(
+        self,
+        ctx: RenderContext,
+        path: str,
+        products: list[dict[str, Any]],
+        template: str | Callable[[], bytes],
+        **context: Any,
+    ) -> Artifact:
+        """``path``, laid out from ``template`` (or made by a function) unless the last
+        publication made it from the same cards on the same day."""
+        skus = [p["sku"] for p in products]
+        kept = ctx.reuse(path, _inputs(ctx, products), skus)
+        if kept is not None:
+            return kept
+        if callable(template):
+            return ctx.write(path, template(), skus)
+        return ctx.write(path, self._pdf(template, ctx, products, **context), skus)
 
     def finish(self, entries: list[Any], ctx: RenderContext) -> list[Artifact]:
         """Write the editions of one language: assemble the catalogue's parts, collect the
         editions the pieces wrote."""
         artifacts = [a for done in ctx.pieces if isinstance(done, list) for a in done]
         if self.options.catalogue and self.options.pdf_variant is None:
-            laid_out = [done for done in ctx.pieces if isinstance(done, LaidOutPart)]
             cards = _catalogue_cards(entries)
-            pdf = self._assemble_catalogue(cards, laid_out, ctx)
-            artifacts.append(ctx.write("catalogue.pdf", pdf, [p["sku"] for p in cards]))
+            laid_out = [done for done in ctx.pieces if isinstance(done, LaidOutPart)]
+
+            def catalogue() -> bytes:
+                parts = laid_out
+                if not parts:  # kept when the pieces were planned, changed since: lay out
+                    parts = [self._lay_out_part(p, ctx) for p in _catalogue_parts(cards)]
+                return self._assemble_catalogue(cards, parts, ctx)
+
+            artifacts.append(self._edition(ctx, "catalogue.pdf", cards, catalogue))
         return artifacts
 
     def _personalised(self, offers: list[dict[str, Any]], ctx: RenderContext) -> list[Artifact]:
@@ -350,6 +395,8 @@ class PdfChannel(Channel[PdfOptions]):
         for p in products:
             for path, data in p["resources"].items():
                 fetcher.add(path, data)
+            for path, url in p["codes"].items():
+                fetcher.add(path, qr_png(url))
         html = render(
             template,
             ctx.locale,
@@ -359,7 +406,7 @@ class PdfChannel(Channel[PdfOptions]):
             theme=ctx.theme,
             logo=brand.logo,
             options=self.options,
-            moment=ctx.publication.moment.isoformat(timespec="seconds"),
+            moment=ctx.publication.day.isoformat(),
             **context,
         )
         document = HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).render(
@@ -370,8 +417,10 @@ class PdfChannel(Channel[PdfOptions]):
         return document
 
     def _write(self, document: Document, ctx: RenderContext) -> bytes:
-        """The PDF's bytes, identical whenever the publication's moment is the same."""
-        with _font_timestamps(int(ctx.publication.moment.timestamp())):
+        """The PDF's bytes, identical whenever the publication's day is the same."""
+        publication = ctx.publication
+        midnight = datetime.combine(publication.day, time(), ZoneInfo(publication.timezone))
+        with _font_timestamps(int(midnight.timestamp())):
             pdf = document.write_pdf(pdf_variant=self.options.pdf_variant)
         assert pdf is not None
         return bytes(pdf)
@@ -387,23 +436,27 @@ class PdfChannel(Channel[PdfOptions]):
         data = sheet(view, ctx) if self.options.instructions else None
         if data is None:
             return []
-        pdf = self._pdf(
-            "pdf/instructions.html",
-            ctx,
-            [data],
-            sheets=[data],
-            folded=self.options.instructions_layout == "folded",
-            page_size=self.options.instructions_page_size,
-            resource=str,
-        )
-        return [ctx.write(f"instructions/{view.sku}.pdf", pdf, [view.sku])]
+        data["digest"] = _digest(data)
+        path = f"instructions/{view.sku}.pdf"
+        return [
+            self._edition(
+                ctx,
+                path,
+                [data],
+                "pdf/instructions.html",
+                sheets=[data],
+                folded=self.options.instructions_layout == "folded",
+                page_size=self.options.instructions_page_size,
+                resource=str,
+            )
+        ]
 
     @staticmethod
     def _add_qr(entry: dict[str, Any], view: ProductView, ctx: RenderContext, edition: str) -> None:
-        """A QR code of ``edition`` (its own ``utm_content``) in the card's resources."""
+        """A QR code of ``edition`` (its own ``utm_content``) on the card."""
         path = f"qr/{edition}-{view.sku}.png"
         entry[f"{edition}_qr"] = path
-        entry["resources"][path] = qr_png(ctx.url(view, content=f"{edition}-{ctx.locale}"))
+        entry["codes"][path] = ctx.url(view, content=f"{edition}-{ctx.locale}")
 
     def _card(self, view: ProductView, ctx: RenderContext, edition: str) -> dict[str, Any]:
         doc = product_document(
@@ -414,7 +467,8 @@ class PdfChannel(Channel[PdfOptions]):
             key_attributes=self.options.key_attributes,
         )
         link = ctx.url(view, content=f"{edition}-{ctx.locale}")
-        resources = {f"qr/{view.sku}.png": qr_png(link)}
+        codes = {f"qr/{view.sku}.png": link}
+        resources = {}
         doc["qr"] = f"qr/{view.sku}.png"
         doc["qr_url"] = link
         doc["print_image"] = None
@@ -433,9 +487,9 @@ class PdfChannel(Channel[PdfOptions]):
         if self.options.support_qr != "sales" and view.support is not None:
             path = f"qr/support-{view.sku}.png"
             content = f"{'labels' if edition == 'catalogue' else edition}-{ctx.locale}"
-            resources[path] = qr_png(ctx.support_url(view, content))
+            codes[path] = ctx.support_url(view, content)
             doc["support_qr"] = path
-        doc["resources"] = resources
+        doc["resources"], doc["codes"] = resources, codes
         return doc
 
 
@@ -444,5 +498,35 @@ def _catalogue_cards(entries: list[Any]) -> list[dict[str, Any]]:
     return sorted((e for e in entries if "sheet_for" not in e), key=lambda p: p["sku"])
 
 
+def _catalogue_parts(cards: list[dict[str, Any]]) -> list[Piece]:
+    """The catalogue's parts, to lay out in parallel."""
+    groups = parts(sections(cards))
+    return [
+        Piece("catalogue-part", _products(g), g, back=i == len(groups) - 1)
+        for i, g in enumerate(groups)
+    ]
+
+
 def _products(group: list[Section]) -> list[dict[str, Any]]:
     return [p for section in group for p in section.products]
+
+
+def _digest(doc: dict[str, Any]) -> str:
+    """What a card or sheet shows, as a hash: its document (with the links of its QR
+    codes) and its resources' bytes."""
+    digest = hashlib.blake2b(digest_size=16)
+    shown = {key: value for key, value in doc.items() if key not in ("resources", "digest")}
+    digest.update(orjson.dumps(shown, default=str, option=orjson.OPT_SORT_KEYS))
+    for path, data in sorted(doc["resources"].items()):
+        digest.update(path.encode() + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()
+
+
+def _inputs(ctx: RenderContext, products: list[dict[str, Any]]) -> dict[str, Any]:
+    """What an edition of ``products`` is made from besides the job's context and the code:
+    their cards, the day it is dated and the brand's files (a logo replaced in place)."""
+    return {
+        "day": ctx.publication.day.isoformat(),
+        "brand": brand_files(ctx.theme).digest,
+        "cards": [p["digest"] for p in products],
+    }

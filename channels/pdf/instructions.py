@@ -13,7 +13,6 @@ from pim.channels.base import RenderContext
 from pim.channels.pdf.images import UnusableImage, print_image
 from pim.channels.web.documents import page_path, product_document
 from pim.links import UTM
-from pim.qr import qr_png
 from pim.view import ProductView
 
 STEP_IMAGE_MM = 45.0
@@ -22,7 +21,8 @@ SUPPORT_UTM_SOURCE = "instructions"
 
 def sheet(view: ProductView, ctx: RenderContext) -> dict[str, Any] | None:
     """The instruction sheet's data of ``view`` (None without instructions): its product
-    document, the support QR code and the print images of its steps as resources."""
+    document, the link of its support QR code (``codes``) and the print images of its steps
+    (``resources``)."""
     if view.support is None or view.support.instructions is None:
         return None
     doc = product_document(
@@ -30,7 +30,7 @@ def sheet(view: ProductView, ctx: RenderContext) -> dict[str, Any] | None:
     )
     utm = UTM(SUPPORT_UTM_SOURCE, "print", content=f"instructions-{ctx.locale}")
     link = ctx.links.support_url(view, utm)
-    resources = {f"qr/support-{view.sku}.png": qr_png(link)}
+    resources = {}
     doc["support_qr"], doc["support_qr_url"] = f"qr/support-{view.sku}.png", link
     steps = doc["support"]["instructions"]["steps"]
     for step, resolved in zip(steps, view.support.instructions.steps, strict=True):
@@ -43,5 +43,5 @@ def sheet(view: ProductView, ctx: RenderContext) -> dict[str, Any] | None:
         except (KeyError, UnusableImage) as exc:
             ctx.notice(view.sku, "instructions", f"step {step['number']}: {exc}; left out")
             step["image"] = None
-    doc["resources"] = resources
+    doc["resources"], doc["codes"] = resources, {f"qr/support-{view.sku}.png": link}
     return doc
