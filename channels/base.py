@@ -49,7 +49,7 @@ from pim.errors import ChannelError
 from pim.formatting import format_validity
 from pim.links import DEFAULT_LANDING_URL, UTM, Campaign, LinkBuilder, PersonalCode
 from pim.media import MediaStore
-from pim.reuse import PublishedFiles, file_record, stamp
+from pim.reuse import PieceCache, PublishedFiles, file_record, stamp
 from pim.skus import SkuList
 from pim.view import Derivative, ProductView
 
@@ -274,6 +274,9 @@ class RenderContext:
         """Path → record of the previous publication's files kept in place."""
         self.memos: list[Any] = []
         """What :meth:`memo` recorded for the product being rendered."""
+        self.cache: PieceCache | None = None
+        """In a finish of a channel that reuses files: pieces kept between publications
+        into the same folder (a catalogue's laid-out parts)."""
         self.previous: PublishedFiles | None = None
         """In an incremental publication: the files the channel's finish published for this
         locale last time (:meth:`previous_file`)."""

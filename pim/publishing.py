@@ -117,6 +117,11 @@ class Setup:
     patch: tuple[str, ...] = ()
     """The channels published incrementally: only what changed since ``previous`` is
     staged, and then moved into ``out`` file by file (:func:`_patch`)."""
+    cache: str = ""
+    """The folder of the pieces finishes keep between publications into ``out``
+    (:class:`pim.reuse.PieceCache`); empty: none."""
+    full: bool = False
+    """A full publication: nothing is taken from ``out`` or the cache."""
 
 
 @dataclass
@@ -867,6 +872,8 @@ def publish(
                 str(out_dir),
                 previous,
                 _patched(catalogue, previous, plans),
+                str(out_dir.parent / f".{out_dir.name}.cache"),
+                full,
             )
             # The fingerprint reads the whole table: on a worker, while the jobs run.
             fingerprint = pool.submit(run_fingerprint, setup) if pool is not None else None
@@ -1109,6 +1116,9 @@ def _keep_files(ctx: RenderContext, setup: Setup, cat: Catalogue, scope: str) ->
     )
     base = job_base(ctx.channel, ctx.locale, None, scope, ctx.publication)
     ctx.published = reuse.PublishedFiles(setup.out, records, base)
+    if setup.cache:
+        folder = Path(setup.cache) / ctx.channel.name / (ctx.locale or "_")
+        ctx.cache = reuse.PieceCache(folder, base, read=not setup.full)
 
 
 PieceResult = tuple[Any, list[Notice], list[dict[str, Any]]]

@@ -21,8 +21,11 @@ publication, file for file.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import os
+import tempfile
 from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -33,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+log = logging.getLogger(__name__)
 
 CODE_PACKAGES = ("pim", "pim.channels", "pim.templates", "pim.locales")
 """The packages whose files make the output: a change to any of them renders everything."""
@@ -287,3 +292,56 @@ class PublishedFiles:
         ):
             return None
         return record
+
+
+class PieceCache:
+    """Intermediate results of a channel's finish (a catalogue's laid-out parts) kept between
+    publications into the same folder, by key, in a folder beside it
+    (``.<OUT>.cache/<channel>/<locale>/``).
+
+    A key is a hash of the job's context, the code and the piece's inputs, so an entry never
+    goes stale: it is used or it is not. Every write is atomic (temp file and rename); what
+    a publication did not use is removed by :meth:`prune`. Never published."""
+
+    def __init__(self, folder: str | Path, job: bytes, *, read: bool = True) -> None:
+        self.folder = Path(folder)
+        self.job = job
+        self.read = read
+        """False for a full publication: everything is made again (and stored)."""
+
+    def key(self, inputs: Any) -> str:
+        """The key of a piece made from ``inputs`` (JSON-compatible) in this job."""
+        digest = hashlib.blake2b(self.job, digest_size=16)
+        digest.update(orjson.dumps(inputs, default=_plain, option=orjson.OPT_SORT_KEYS))
+        return digest.hexdigest()
+
+    def get(self, key: str) -> bytes | None:
+        """The stored piece of ``key``, if there is one."""
+        if not self.read:
+            return None
+        try:
+            return (self.folder / key).read_bytes()
+        except OSError:
+            return None
+
+    def put(self, key: str, data: bytes) -> None:
+        """Store a piece (a failure to is only logged: the cache is an optimisation)."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, self.folder / key)
+        except OSError as exc:
+            log.warning("could not keep a laid-out piece in %s: %s", self.folder, exc)
+
+    def prune(self, keep: Container[str], *, prefix: str = "") -> None:
+        """Remove the stored pieces whose names start with ``prefix`` and are not in ``keep``."""
+        try:
+            names = os.listdir(self.folder)
+        except OSError:
+            return
+        for name in names:
+            if name.startswith(prefix) and name not in keep:
+                with contextlib.suppress(OSError):
+                    os.unlink(self.folder / name)

@@ -8,11 +8,12 @@ import logging
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from pypdf import PdfReader
 from helpers import write_csv
+from pypdf import PdfReader
 
 from pim import Catalogue, publish
 from pim.channels.base import Publication
@@ -508,3 +509,72 @@ def test_a_pdf_edition_is_laid_out_again_when_the_logo_file_changes(
     assert publish_leaflet() == first  # the same logo: kept
     Image.new("RGB", (40, 20), "orange").save(logo)  # replaced in place, same theme
     assert publish_leaflet() != first
+
+
+def test_only_the_catalogue_part_of_a_changed_product_is_laid_out_again(
+    example: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pim.channels.pdf import CONFIGURATIONS, PdfChannel
+
+    monkeypatch.setattr("pim.channels.pdf.catalogue.PART_CARDS", 8)  # parts of one page
+    laid_out: list[list[str]] = []
+    lay_out = PdfChannel._lay_out_part
+
+    def counted(self: PdfChannel, piece: Any, ctx: Any) -> Any:
+        laid_out.append([p["sku"] for p in piece.products])
+        return lay_out(self, piece, ctx)
+
+    monkeypatch.setattr(PdfChannel, "_lay_out_part", counted)
+    options = {"pdf": CONFIGURATIONS["catalogue"]}
+    out, moment = tmp_path / "out", MOMENT + timedelta(hours=1)
+
+    def publish_catalogue(folder: Path, full: bool = False) -> None:
+        laid_out.clear()
+        context = Publication(moment)
+        publish(example, ["pdf"], ["de_DE"], folder, context, jobs=1, options=options, full=full)
+
+    publish_catalogue(out)
+    parts = len(laid_out)
+    assert parts > 3
+    cache = tmp_path / ".out.cache/pdf/de_DE"
+    assert len(list(cache.iterdir())) == parts
+    _change_one_product(example, tmp_path)
+    publish_catalogue(out)
+    assert len(laid_out) == 1 and "KT-K10" in laid_out[0]
+    assert len(list(cache.iterdir())) == parts  # the changed part's old layout is gone
+    publish_catalogue(tmp_path / "full", full=True)
+    assert len(laid_out) == parts
+    assert _files(out) == _files(tmp_path / "full")
+
+
+def test_a_labels_edition_laid_out_again_draws_only_the_new_qr_codes(
+    example: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pim.channels.pdf as pdf_channel
+
+    drawn: list[str] = []
+    qr_png = pdf_channel.qr_png
+
+    def counted(url: str) -> bytes:
+        drawn.append(url)
+        return qr_png(url)
+
+    monkeypatch.setattr(pdf_channel, "qr_png", counted)
+    options = {"pdf": pdf_channel.CONFIGURATIONS["labels"]}
+    out, moment = tmp_path / "out", MOMENT + timedelta(hours=1)
+
+    def publish_labels(folder: Path, full: bool = False) -> None:
+        drawn.clear()
+        context = Publication(moment)
+        publish(example, ["pdf"], ["de_DE"], folder, context, jobs=1, options=options, full=full)
+
+    publish_labels(out)
+    everything = len(drawn)
+    first = _inode(out, "pdf/de_DE/labels.pdf")
+    _change_one_product(example, tmp_path)
+    publish_labels(out)
+    assert _inode(out, "pdf/de_DE/labels.pdf") != first  # laid out again
+    assert len(drawn) <= 1 and all("KT-K10" in url for url in drawn)
+    publish_labels(tmp_path / "full", full=True)
+    assert len(drawn) == everything > 20
+    assert _files(out) == _files(tmp_path / "full")

@@ -13,11 +13,14 @@ Laying out is what a PDF costs, so an edition is laid out only when what it show
 every edition is dated by the publication's day (not its moment), and a file made from the
 same cards (documents and resources, by hash) on the same day, with the same options, theme,
 brand files and code, is kept from the last publication into the same folder
-(:meth:`~pim.channels.base.RenderContext.reuse`).
+(:meth:`~pim.channels.base.RenderContext.reuse`). The catalogue's laid-out parts are kept
+too (:class:`~pim.reuse.PieceCache`): a changed product lays out its part again, not the
+whole catalogue.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import os
@@ -25,6 +28,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time
+from functools import partial
+from importlib import metadata
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -45,6 +50,7 @@ from pim.errors import ChannelError
 from pim.i18n import html_lang, language_name, text_direction
 from pim.links import UTM, LinkBuilder
 from pim.qr import qr_png
+from pim.reuse import code_digest
 from pim.templating import render
 from pim.view import ProductView
 
@@ -138,6 +144,8 @@ class Piece:
     products: list[dict[str, Any]]
     sections: list[Section] = field(default_factory=list)
     back: bool = False
+    key: str | None = None
+    """A catalogue part's key in the cache of laid-out parts (:attr:`RenderContext.cache`)."""
 
 
 class PdfChannel(Channel[PdfOptions]):
@@ -192,7 +200,7 @@ class PdfChannel(Channel[PdfOptions]):
         if self.options.catalogue and self.options.pdf_variant is None:
             skus = [p["sku"] for p in cards]
             if ctx.reuse("catalogue.pdf", _inputs(ctx, cards), skus) is None:
-                pieces += _catalogue_parts(cards)
+                pieces += _catalogue_parts(cards, ctx)
         elif self.options.catalogue:
             pieces.append(Piece("catalogue", cards, sections(cards)))
         if self.options.labels and cards:
@@ -214,7 +222,7 @@ class PdfChannel(Channel[PdfOptions]):
         """Lay out a part of the catalogue, or lay out and write a whole edition (unless it
         is kept from the last publication)."""
         if piece.edition == "catalogue-part":
-            return self._lay_out_part(piece, ctx)
+            return self._cached_part(piece, ctx)
         path, products = f"{piece.edition}.pdf", piece.products
         if piece.edition == "catalogue":
             return [self._edition(ctx, path, products, lambda: self.whole_catalogue(products, ctx))]
@@ -235,6 +243,22 @@ class PdfChannel(Channel[PdfOptions]):
             )
             return [leaflet]
         return [self._edition(ctx, path, products, "pdf/datasheet.html", sheets=products)]
+
+    def _cached_part(self, piece: Piece, ctx: RenderContext) -> LaidOutPart:
+        """A part of the catalogue as the last publication laid it out from the same cards,
+        else laid out (and kept for the next)."""
+        cache = ctx.cache
+        if cache is None or piece.key is None:
+            return self._lay_out_part(piece, ctx)
+        data = cache.get(PART + piece.key)
+        if data is not None:
+            head, _, pdf = data.partition(b"\n")
+            found = orjson.loads(head)
+            return LaidOutPart(pdf, found["pages"], found["starts"])
+        part = self._lay_out_part(piece, ctx)
+        head = orjson.dumps({"pages": part.pages, "starts": part.starts})
+        cache.put(PART + piece.key, head + b"\n" + part.pdf)
+        return part
 
     def _lay_out_part(self, piece: Piece, ctx: RenderContext) -> LaidOutPart:
         """A part of the catalogue, laid out, with where its sections start."""
@@ -267,7 +291,9 @@ class PdfChannel(Channel[PdfOptions]):
             return kept
         if callable(template):
             return ctx.write(path, template(), skus)
-        return ctx.write(path, self._pdf(template, ctx, products, **context), skus)
+        codes_of = path if len(products) > 1 else None  # not a product's own sheet
+        pdf = self._pdf(template, ctx, products, codes_of=codes_of, **context)
+        return ctx.write(path, pdf, skus)
 
     def finish(self, entries: list[Any], ctx: RenderContext) -> list[Artifact]:
         """Write the editions of one language: assemble the catalogue's parts, collect the
@@ -277,13 +303,17 @@ class PdfChannel(Channel[PdfOptions]):
             cards = _catalogue_cards(entries)
             laid_out = [done for done in ctx.pieces if isinstance(done, LaidOutPart)]
 
+            planned = _catalogue_parts(cards, ctx)
+
             def catalogue() -> bytes:
                 parts = laid_out
                 if not parts:  # kept when the pieces were planned, changed since: lay out
-                    parts = [self._lay_out_part(p, ctx) for p in _catalogue_parts(cards)]
+                    parts = [self._cached_part(p, ctx) for p in planned]
                 return self._assemble_catalogue(cards, parts, ctx)
 
             artifacts.append(self._edition(ctx, "catalogue.pdf", cards, catalogue))
+            if ctx.cache is not None:  # the parts of this catalogue, for the next
+                ctx.cache.prune({PART + p.key for p in planned if p.key}, prefix=PART)
         return artifacts
 
     def _personalised(self, offers: list[dict[str, Any]], ctx: RenderContext) -> list[Artifact]:
@@ -331,7 +361,7 @@ class PdfChannel(Channel[PdfOptions]):
         context = self._catalogue_context(
             ctx, whole, back=True, front=True, toc=whole, count=len(cards), numbered=True
         )
-        return self._pdf("pdf/catalogue.html", ctx, cards, **context)
+        return self._pdf("pdf/catalogue.html", ctx, cards, codes_of="catalogue.pdf", **context)
 
     def _assemble_catalogue(
         self, cards: list[dict[str, Any]], laid_out: list[LaidOutPart], ctx: RenderContext
@@ -383,20 +413,28 @@ class PdfChannel(Channel[PdfOptions]):
         }
 
     def _document(
-        self, template: str, ctx: RenderContext, products: list[dict[str, Any]], **context: Any
+        self,
+        template: str,
+        ctx: RenderContext,
+        products: list[dict[str, Any]],
+        *,
+        codes_of: str | None = None,
+        **context: Any,
     ) -> Document:
-        """Lay out ``template`` with the products' resources, through the restricted fetcher."""
+        """Lay out ``template`` with the products' resources, through the restricted fetcher
+        (``codes_of``: the edition whose QR codes the last publication drew may be reused)."""
         from weasyprint import HTML  # imported here: WeasyPrint takes a second to load
 
         fetcher = ResourceFetcher()
         brand = brand_files(ctx.theme)
         for name, data in brand.files.items():
             fetcher.add(name, data)
+        codes = QrCodes(ctx, codes_of)
         for p in products:
             for path, data in p["resources"].items():
                 fetcher.add(path, data)
-            for path, url in p["codes"].items():
-                fetcher.add(path, qr_png(url))
+            for path, url in p["codes"].items():  # drawn if the template shows them
+                fetcher.lazy[path] = partial(codes.png, url)
         html = render(
             template,
             ctx.locale,
@@ -414,6 +452,7 @@ class PdfChannel(Channel[PdfOptions]):
         )
         if fetcher.refused:
             log.warning("refused in %s: %s", ctx.locale, fetcher.refused)
+        codes.keep()
         return document
 
     def _write(self, document: Document, ctx: RenderContext) -> bytes:
@@ -426,10 +465,17 @@ class PdfChannel(Channel[PdfOptions]):
         return bytes(pdf)
 
     def _pdf(
-        self, template: str, ctx: RenderContext, products: list[dict[str, Any]], **context: Any
+        self,
+        template: str,
+        ctx: RenderContext,
+        products: list[dict[str, Any]],
+        *,
+        codes_of: str | None = None,
+        **context: Any,
     ) -> bytes:
         """Lay out and write ``template`` (see :meth:`_document`)."""
-        return self._write(self._document(template, ctx, products, **context), ctx)
+        document = self._document(template, ctx, products, codes_of=codes_of, **context)
+        return self._write(document, ctx)
 
     def _instruction_sheet(self, view: ProductView, ctx: RenderContext) -> list[Artifact]:
         """``instructions/<sku>.pdf`` when the options print them and the product has some."""
@@ -498,13 +544,57 @@ def _catalogue_cards(entries: list[Any]) -> list[dict[str, Any]]:
     return sorted((e for e in entries if "sheet_for" not in e), key=lambda p: p["sku"])
 
 
-def _catalogue_parts(cards: list[dict[str, Any]]) -> list[Piece]:
-    """The catalogue's parts, to lay out in parallel."""
+PART = "part-"
+"""The names of laid-out catalogue parts in the cache (:attr:`RenderContext.cache`)."""
+QR_CODES = "qr-"
+"""The names of an edition's QR codes in the cache, by its path (one entry per edition)."""
+
+
+class QrCodes:
+    """The QR codes an edition shows: those the last publication drew for the same edition
+    read back from the cache (drawing one costs more than laying out its card), the others
+    drawn; :meth:`keep` then stores this edition's codes for the next."""
+
+    def __init__(self, ctx: RenderContext, edition: str | None) -> None:
+        self.cache = ctx.cache if edition else None
+        self.name = QR_CODES + (edition or "").replace("/", "_")
+        self.version = [code_digest(), metadata.version("qrcode")]
+        self.known: dict[str, str] = {}
+        self.shown: dict[str, bytes] = {}
+        data = self.cache.get(self.name) if self.cache is not None else None
+        if data is not None:
+            stored = orjson.loads(data)
+            if stored.get("version") == self.version:
+                self.known = stored["codes"]
+
+    def png(self, url: str) -> bytes:
+        """The QR code of ``url``, as a PNG."""
+        png = self.shown.get(url)
+        if png is None:
+            known = self.known.get(url)
+            png = self.shown[url] = base64.b64decode(known) if known else qr_png(url)
+        return png
+
+    def keep(self) -> None:
+        """Store the codes shown, if they are not those stored."""
+        if self.cache is None or self.shown.keys() == self.known.keys():
+            return
+        codes = {url: base64.b64encode(png).decode() for url, png in self.shown.items()}
+        self.cache.put(self.name, orjson.dumps({"version": self.version, "codes": codes}))
+
+
+def _catalogue_parts(cards: list[dict[str, Any]], ctx: RenderContext) -> list[Piece]:
+    """The catalogue's parts, to lay out in parallel, with their keys in the cache of
+    laid-out parts: what each shows (its cards and sections, the back page) and the day."""
     groups = parts(sections(cards))
-    return [
-        Piece("catalogue-part", _products(g), g, back=i == len(groups) - 1)
-        for i, g in enumerate(groups)
-    ]
+    pieces = []
+    for i, group in enumerate(groups):
+        piece = Piece("catalogue-part", _products(group), group, back=i == len(groups) - 1)
+        if ctx.cache is not None:
+            shown = [(s.code, s.labels, s.continued) for s in group]
+            piece.key = ctx.cache.key([_inputs(ctx, piece.products), shown, piece.back])
+        pieces.append(piece)
+    return pieces
 
 
 def _products(group: list[Section]) -> list[dict[str, Any]]:

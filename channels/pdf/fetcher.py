@@ -9,6 +9,7 @@ in :attr:`ResourceFetcher.refused` for the channel to report.
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Callable
 from typing import Any
 
 from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -23,6 +24,8 @@ class ResourceFetcher(URLFetcher):  # type: ignore[misc]
         super().__init__(allowed_protocols=("vitrina",), allow_redirects=False)
         self.resources: dict[str, bytes] = {}
         self.refused: list[str] = []
+        self.lazy: dict[str, Callable[[], bytes]] = {}
+        """Resources made only if the document uses them (QR codes: costly to draw)."""
 
     def add(self, path: str, data: bytes) -> str:
         """Make ``data`` available at ``path``; returns the path for templates."""
@@ -38,6 +41,8 @@ class ResourceFetcher(URLFetcher):  # type: ignore[misc]
         else:
             path = None if ":" in url else url
         data = self.resources.get(path) if path is not None else None
+        if data is None and path in self.lazy:
+            data = self.resources[path] = self.lazy[path]()
         if data is None:
             self.refused.append(url)
             raise ValueError(f"{url!r} is not one of the document's resources")
