@@ -511,38 +511,50 @@ def test_a_pdf_edition_is_laid_out_again_when_the_logo_file_changes(
     assert publish_leaflet() != first
 
 
+def _calls(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[tuple[Any, ...]]:
+    """The arguments of every call of ``owner.name`` from now on."""
+    calls: list[tuple[Any, ...]] = []
+    original = getattr(owner, name)
+
+    def counted(*args: Any) -> Any:
+        calls.append(args)
+        return original(*args)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls
+
+
+def _publish_edition(
+    cat: Catalogue, folder: Path, edition: str, calls: list[Any], full: bool = False
+) -> None:
+    """One PDF edition in German (inline, so that ``calls`` sees every call)."""
+    from pim.channels.pdf import CONFIGURATIONS
+
+    calls.clear()
+    options = {"pdf": CONFIGURATIONS[edition]}
+    context = Publication(MOMENT + timedelta(hours=1))
+    publish(cat, ["pdf"], ["de_DE"], folder, context, jobs=1, options=options, full=full)
+
+
 def test_only_the_catalogue_part_of_a_changed_product_is_laid_out_again(
     example: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pim.channels.pdf import CONFIGURATIONS, PdfChannel
+    from pim.channels.pdf import PdfChannel
 
     monkeypatch.setattr("pim.channels.pdf.catalogue.PART_CARDS", 8)  # parts of one page
-    laid_out: list[list[str]] = []
-    lay_out = PdfChannel._lay_out_part
-
-    def counted(self: PdfChannel, piece: Any, ctx: Any) -> Any:
-        laid_out.append([p["sku"] for p in piece.products])
-        return lay_out(self, piece, ctx)
-
-    monkeypatch.setattr(PdfChannel, "_lay_out_part", counted)
-    options = {"pdf": CONFIGURATIONS["catalogue"]}
-    out, moment = tmp_path / "out", MOMENT + timedelta(hours=1)
-
-    def publish_catalogue(folder: Path, full: bool = False) -> None:
-        laid_out.clear()
-        context = Publication(moment)
-        publish(example, ["pdf"], ["de_DE"], folder, context, jobs=1, options=options, full=full)
-
-    publish_catalogue(out)
+    laid_out = _calls(monkeypatch, PdfChannel, "_lay_out_part")
+    out = tmp_path / "out"
+    _publish_edition(example, out, "catalogue", laid_out)
     parts = len(laid_out)
     assert parts > 3
     cache = tmp_path / ".out.cache/pdf/de_DE"
-    assert len(list(cache.iterdir())) == parts
+    assert len(list(cache.glob("part-*"))) == parts
     _change_one_product(example, tmp_path)
-    publish_catalogue(out)
-    assert len(laid_out) == 1 and "KT-K10" in laid_out[0]
-    assert len(list(cache.iterdir())) == parts  # the changed part's old layout is gone
-    publish_catalogue(tmp_path / "full", full=True)
+    _publish_edition(example, out, "catalogue", laid_out)
+    assert len(laid_out) == 1
+    assert "KT-K10" in [p["sku"] for p in laid_out[0][1].products]
+    assert len(list(cache.glob("part-*"))) == parts  # the changed part's old layout is gone
+    _publish_edition(example, tmp_path / "full", "catalogue", laid_out, full=True)
     assert len(laid_out) == parts
     assert _files(out) == _files(tmp_path / "full")
 
@@ -552,29 +564,15 @@ def test_a_labels_edition_laid_out_again_draws_only_the_new_qr_codes(
 ) -> None:
     import pim.channels.pdf as pdf_channel
 
-    drawn: list[str] = []
-    qr_png = pdf_channel.qr_png
-
-    def counted(url: str) -> bytes:
-        drawn.append(url)
-        return qr_png(url)
-
-    monkeypatch.setattr(pdf_channel, "qr_png", counted)
-    options = {"pdf": pdf_channel.CONFIGURATIONS["labels"]}
-    out, moment = tmp_path / "out", MOMENT + timedelta(hours=1)
-
-    def publish_labels(folder: Path, full: bool = False) -> None:
-        drawn.clear()
-        context = Publication(moment)
-        publish(example, ["pdf"], ["de_DE"], folder, context, jobs=1, options=options, full=full)
-
-    publish_labels(out)
+    drawn = _calls(monkeypatch, pdf_channel, "qr_png")
+    out = tmp_path / "out"
+    _publish_edition(example, out, "labels", drawn)
     everything = len(drawn)
     first = _inode(out, "pdf/de_DE/labels.pdf")
     _change_one_product(example, tmp_path)
-    publish_labels(out)
+    _publish_edition(example, out, "labels", drawn)
     assert _inode(out, "pdf/de_DE/labels.pdf") != first  # laid out again
-    assert len(drawn) <= 1 and all("KT-K10" in url for url in drawn)
-    publish_labels(tmp_path / "full", full=True)
+    assert len(drawn) <= 1 and all("KT-K10" in url for (url,) in drawn)
+    _publish_edition(example, tmp_path / "full", "labels", drawn, full=True)
     assert len(drawn) == everything > 20
     assert _files(out) == _files(tmp_path / "full")
