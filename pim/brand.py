@@ -10,7 +10,7 @@ import hashlib
 import logging
 import os
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from pim.config import Theme
@@ -36,9 +36,10 @@ class BrandFiles:
     logo: str
     """The logo's file name in ``files``."""
 
-    @property
+    @cached_property
     def digest(self) -> str:
-        """A hash of every file, for keys of what is made with them."""
+        """A hash of every file, for keys of what is made with them (once per reading:
+        every edition's key includes it)."""
         digest = hashlib.blake2b(digest_size=16)
         for name, data in sorted(self.files.items()):
             digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())

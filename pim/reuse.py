@@ -226,6 +226,14 @@ def product_key(job: bytes, fingerprint: str, dependencies: Any) -> str:
     return digest.hexdigest()
 
 
+def input_key(job: bytes, inputs: Any, prefix: bytes = b"") -> str:
+    """The key of what a job makes from ``inputs`` (JSON-compatible), after ``prefix``."""
+    digest = hashlib.blake2b(job, digest_size=16)
+    digest.update(prefix)
+    digest.update(orjson.dumps(inputs, default=_plain, option=orjson.OPT_SORT_KEYS))
+    return digest.hexdigest()
+
+
 def stamp(path: str | Path) -> list[int]:
     """What tells a published file was not touched since: its size and modification time
     (a hard link keeps both; an edit changes the time)."""
@@ -269,10 +277,7 @@ class PublishedFiles:
 
     def key(self, path: str, inputs: Any) -> str:
         """The key of a file made from ``inputs`` (JSON-compatible) in this job."""
-        digest = hashlib.blake2b(self.job, digest_size=16)
-        digest.update(path.encode() + b"\0")
-        digest.update(orjson.dumps(inputs, default=_plain, option=orjson.OPT_SORT_KEYS))
-        return digest.hexdigest()
+        return input_key(self.job, inputs, path.encode() + b"\0")
 
     def keep(self, path: str, key: str) -> dict[str, Any] | None:
         """The record of ``path`` if it was made from the same key and is intact."""
@@ -311,9 +316,7 @@ class PieceCache:
 
     def key(self, inputs: Any) -> str:
         """The key of a piece made from ``inputs`` (JSON-compatible) in this job."""
-        digest = hashlib.blake2b(self.job, digest_size=16)
-        digest.update(orjson.dumps(inputs, default=_plain, option=orjson.OPT_SORT_KEYS))
-        return digest.hexdigest()
+        return input_key(self.job, inputs)
 
     def get(self, key: str) -> bytes | None:
         """The stored piece of ``key``, if there is one."""
