@@ -305,7 +305,8 @@ class PieceCache:
     (``.<OUT>.cache/<channel>/<locale>/``).
 
     A key is a hash of the job's context, the code and the piece's inputs, so an entry never
-    goes stale: it is used or it is not. Every write is atomic (temp file and rename); what
+    goes stale: it is used or it is not. Every entry starts with a hash of its data, so a
+    damaged one is made again. Every write is atomic (temp file and rename); what
     a publication did not use is removed by :meth:`prune`. Never published."""
 
     def __init__(self, folder: str | Path, job: bytes, *, read: bool = True) -> None:
@@ -323,9 +324,14 @@ class PieceCache:
         if not self.read:
             return None
         try:
-            return (self.folder / key).read_bytes()
+            stored = (self.folder / key).read_bytes()
         except OSError:
             return None
+        check, data = stored[:16], stored[16:]
+        if hashlib.blake2b(data, digest_size=16).digest() != check:
+            log.warning("ignored a damaged piece in %s: %s", self.folder, key)
+            return None
+        return data
 
     def put(self, key: str, data: bytes) -> None:
         """Store a piece (a failure to is only logged: the cache is an optimisation)."""
@@ -333,6 +339,7 @@ class PieceCache:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
             with os.fdopen(fd, "wb") as fh:
+                fh.write(hashlib.blake2b(data, digest_size=16).digest())  # checked by get
                 fh.write(data)
             os.replace(tmp, self.folder / key)
         except OSError as exc:

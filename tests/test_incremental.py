@@ -576,3 +576,16 @@ def test_a_labels_edition_laid_out_again_draws_only_the_new_qr_codes(
     _publish_edition(example, tmp_path / "full", "labels", drawn, full=True)
     assert len(drawn) == everything > 20
     assert _files(out) == _files(tmp_path / "full")
+
+
+def test_a_damaged_cached_piece_is_laid_out_again(tmp_path: Path) -> None:
+    from pim.reuse import PieceCache
+
+    cache = PieceCache(tmp_path / "cache", b"job")
+    key = cache.key(["part", 1])
+    cache.put(key, b'{"pages": 2}\n%PDF-1.7 ...')
+    assert cache.get(key) == b'{"pages": 2}\n%PDF-1.7 ...'
+    stored = (tmp_path / "cache" / key).read_bytes()
+    (tmp_path / "cache" / key).write_bytes(stored[:-3])  # truncated
+    assert cache.get(key) is None
+    assert PieceCache(tmp_path / "cache", b"job", read=False).get(key) is None
