@@ -251,6 +251,32 @@ def test_catalogue_laid_out_in_parts_keeps_contents_and_page_numbers_right(
     assert reader.trailer["/Root"]["/Lang"] == "en-US"
 
 
+def test_labels_and_data_sheets_laid_out_in_parts_are_numbered_across_them(
+    example: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Parts of one sheet of labels and of two data sheets, then each edition in one part.
+    monkeypatch.setattr("pim.channels.pdf.catalogue.PART_LABEL_SHEETS", 1)
+    monkeypatch.setattr("pim.channels.pdf.catalogue.PART_SHEETS", 2)
+    manifest = publish_pdf(example, tmp_path / "parts", jobs=2, catalogue=False, leaflet=False)
+    monkeypatch.setattr("pim.channels.pdf.catalogue.PART_LABEL_SHEETS", 1000)
+    monkeypatch.setattr("pim.channels.pdf.catalogue.PART_SHEETS", 1000)
+    publish_pdf(example, tmp_path / "whole", catalogue=False, leaflet=False)
+    for edition, at_least in (("labels.pdf", 3), ("datasheets-technician.pdf", 5)):
+        texts = page_texts(tmp_path / "parts/pdf/en_US" / edition)
+        assert len(texts) >= at_least, "several parts"
+        assert texts == page_texts(tmp_path / "whole/pdf/en_US" / edition)
+        for number, text in enumerate(texts, 1):
+            assert text.endswith(f"{number} / {len(texts)}"), f"{edition} page {number}"
+            assert len(re.findall(r"\b\d+ / \d+\b", text)) == 1, "numbered once"
+        reader = PdfReader(tmp_path / "parts/pdf/en_US" / edition)
+        assert reader.metadata is not None and "Vitrina" in (reader.metadata.title or "")
+        assert reader.trailer["/Root"]["/Lang"] == "en-US"
+    labels = next(a for a in manifest["artifacts"] if a["path"].endswith("labels.pdf"))
+    urls = [url.split("?")[0] for _, url in decoded_codes(tmp_path / "parts" / labels["path"])]
+    assert len(urls) == len(labels["skus"]) > 40
+    assert all(any(url.endswith(f"-{sku}/") for url in urls) for sku in labels["skus"])
+
+
 def test_pdf_a_and_pdf_ua_variants(example: Catalogue, tmp_path: Path) -> None:
     publish_pdf(example, tmp_path / "a", pdf_variant="pdf/a-3b", audiences=[], labels=False)
     reader = PdfReader(tmp_path / "a/pdf/en_US/catalogue.pdf")

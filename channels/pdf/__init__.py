@@ -13,9 +13,10 @@ Laying out is what a PDF costs, so an edition is laid out only when what it show
 every edition is dated by the publication's day (not its moment), and a file made from the
 same cards (documents and resources, by hash) on the same day, with the same options, theme,
 brand files and code, is kept from the last publication into the same folder
-(:meth:`~pim.channels.base.RenderContext.reuse`). The catalogue's laid-out parts are kept
-too (:class:`~pim.reuse.PieceCache`): a changed product lays out its part again, not the
-whole catalogue.
+(:meth:`~pim.channels.base.RenderContext.reuse`). The editions that show every product
+(the catalogue, labels, data sheets) are laid out in parts, which are kept too
+(:class:`~pim.reuse.PieceCache`): a changed product lays out its part again, not the whole
+edition.
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ from pydantic import Field
 from pim.brand import brand_files, font_files
 from pim.campaigns import display, normalise
 from pim.channels.base import Artifact, Channel, ChannelOptions, RenderContext
+from pim.channels.pdf import catalogue as layout
 from pim.channels.pdf.assembly import TOC_SCHEME, assemble
-from pim.channels.pdf.catalogue import LaidOutPart, Section, parts, sections
+from pim.channels.pdf.catalogue import LaidOutPart, Section, parts, runs, sections
 from pim.channels.pdf.fetcher import BASE_URL, ResourceFetcher
 from pim.channels.pdf.images import UnusableImage, print_image
 from pim.channels.pdf.instructions import sheet
@@ -120,8 +122,9 @@ class PdfOptions(ChannelOptions):
     """The QR code of shelf labels and data sheets: to the landing page (sales), to its
     support section (for products with after-sales content), or both."""
     pdf_variant: Literal["pdf/a-3b", "pdf/a-3u", "pdf/ua-1"] | None = None
-    """Archival (PDF/A-3) or accessible, tagged (PDF/UA-1) output. The catalogue is then
-    laid out in one piece (assembling parts would lose the variant's structure): slower."""
+    """Archival (PDF/A-3) or accessible, tagged (PDF/UA-1) output. The catalogue, labels and
+    data sheets are then laid out in one piece each (assembling parts would lose the
+    variant's structure): slower."""
 
 
 _NONE = {"catalogue": False, "leaflet": False, "labels": False, "instructions": False}
@@ -138,14 +141,17 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
 @dataclass
 class Piece:
     """A piece of a language's editions, laid out in a worker: one edition, or one part of
-    the catalogue (``sections``; ``back``: the part ends with the back page)."""
+    it (``sections``: a catalogue's; ``back``: the part ends with the back page)."""
 
     edition: str
     products: list[dict[str, Any]]
     sections: list[Section] = field(default_factory=list)
     back: bool = False
     key: str | None = None
-    """A catalogue part's key in the cache of laid-out parts (:attr:`RenderContext.cache`)."""
+    """A part's key in the cache of laid-out parts (:attr:`RenderContext.cache`)."""
+    part: int | None = None
+    """Which part of the edition it is (assembled by :meth:`PdfChannel.finish`), if it is
+    not all of it."""
 
 
 class PdfChannel(Channel[PdfOptions]):
@@ -193,35 +199,67 @@ class PdfChannel(Channel[PdfOptions]):
         return artifacts
 
     def finish_pieces(self, entries: list[Any], ctx: RenderContext) -> list[Piece]:
-        """The editions of one language as pieces to lay out in parallel: the catalogue in
-        parts (or whole, for a PDF variant), labels, the leaflet, the data sheets."""
+        """The editions of one language as pieces to lay out in parallel: the catalogue, the
+        labels and the data sheets in parts (or whole, for a PDF variant), the leaflet."""
         cards = _catalogue_cards(entries)
         pieces = []
-        if self.options.catalogue and self.options.pdf_variant is None:
-            skus = [p["sku"] for p in cards]
-            if ctx.reuse("catalogue.pdf", _inputs(ctx, cards), skus) is None:
-                pieces += _catalogue_parts(cards, ctx)
-        elif self.options.catalogue:
-            pieces.append(Piece("catalogue", cards, sections(cards)))
-        if self.options.labels and cards:
-            pieces.append(Piece("labels", cards))
+        for edition, products in self._editions(entries).items():
+            if self.options.pdf_variant is not None:
+                pieces.append(Piece(edition, products))
+            elif ctx.reuse(f"{edition}.pdf", _inputs(ctx, products), _skus(products)) is None:
+                pieces += self._parts(edition, products, ctx)
         offers = [p for p in cards if "leaflet_qr" in p]
         if self.options.leaflet and offers:
             pieces.append(Piece("leaflet", offers))
             if any(r.language == ctx.locale for r in ctx.publication.recipients):
                 pieces.append(Piece("personalised", offers))
+        return pieces
+
+    def _editions(self, entries: list[Any]) -> dict[str, list[dict[str, Any]]]:
+        """The editions that show every product (catalogue, labels, the combined data sheets
+        of each audience) with their cards, by SKU."""
+        cards = _catalogue_cards(entries)
+        editions = {}
+        if self.options.catalogue:
+            editions["catalogue"] = cards
+        if self.options.labels and cards:
+            editions["labels"] = cards
         for audience in self.options.audiences:
             sheets = sorted(
                 (e for e in entries if e.get("sheet_for") == audience), key=lambda p: p["sku"]
             )
             if sheets:
-                pieces.append(Piece(f"datasheets-{audience}", sheets))
+                editions[f"datasheets-{audience}"] = sheets
+        return editions
+
+    def _parts(
+        self, edition: str, products: list[dict[str, Any]], ctx: RenderContext
+    ) -> list[Piece]:
+        """An edition's parts, to lay out in parallel, with their keys in the cache of
+        laid-out parts: what each shows (its cards, sections, the back page) and the day."""
+        if edition == "catalogue":
+            groups = parts(sections(products))
+            pieces = [
+                Piece(edition, _products(g), g, back=i == len(groups) - 1, part=i)
+                for i, g in enumerate(groups)
+            ]
+        else:
+            size = layout.PART_SHEETS
+            if edition == "labels":
+                size = self.options.label_columns * self.options.label_rows
+                size *= layout.PART_LABEL_SHEETS
+            pieces = [Piece(edition, run, part=i) for i, run in enumerate(runs(products, size))]
+        if ctx.cache is not None:
+            for piece in pieces:
+                shown = [(s.code, s.labels, s.continued) for s in piece.sections]
+                inputs = _inputs(ctx, piece.products)
+                piece.key = ctx.cache.key([edition, inputs, shown, piece.back])
         return pieces
 
     def finish_piece(self, piece: Piece, ctx: RenderContext) -> LaidOutPart | list[Artifact]:
-        """Lay out a part of the catalogue, or lay out and write a whole edition (unless it
+        """Lay out a part of an edition, or lay out and write a whole edition (unless it
         is kept from the last publication)."""
-        if piece.edition == "catalogue-part":
+        if piece.part is not None:
             return self._cached_part(piece, ctx)
         path, products = f"{piece.edition}.pdf", piece.products
         if piece.edition == "catalogue":
@@ -245,7 +283,7 @@ class PdfChannel(Channel[PdfOptions]):
         return [self._edition(ctx, path, products, "pdf/datasheet.html", sheets=products)]
 
     def _cached_part(self, piece: Piece, ctx: RenderContext) -> LaidOutPart:
-        """A part of the catalogue as the last publication laid it out from the same cards,
+        """A part of an edition as the last publication laid it out from the same cards,
         else laid out (and kept for the next)."""
         cache = ctx.cache
         if cache is None or piece.key is None:
@@ -254,26 +292,30 @@ class PdfChannel(Channel[PdfOptions]):
         if data is not None:
             head, _, pdf = data.partition(b"\n")
             found = orjson.loads(head)
-            return LaidOutPart(pdf, found["pages"], found["starts"])
+            return LaidOutPart(piece.edition, pdf, found["pages"], found["starts"])
         part = self._lay_out_part(piece, ctx)
         head = orjson.dumps({"pages": part.pages, "starts": part.starts})
         cache.put(PART + piece.key, head + b"\n" + part.pdf)
         return part
 
     def _lay_out_part(self, piece: Piece, ctx: RenderContext) -> LaidOutPart:
-        """A part of the catalogue, laid out, with where its sections start."""
-        document = self._document(
-            "pdf/catalogue.html",
-            ctx,
-            piece.products,
-            **self._catalogue_context(ctx, piece.sections, back=piece.back),
-        )
+        """A part of an edition, laid out without page numbers, with where its catalogue
+        sections start (QR codes read back from the part of the same number last time)."""
+        products = piece.products
+        lay_out = partial(self._document, codes_of=f"{piece.edition}-part-{piece.part}")
+        if piece.edition == "catalogue":
+            context = self._catalogue_context(ctx, piece.sections, back=piece.back)
+            document = lay_out("pdf/catalogue.html", ctx, products, **context)
+        elif piece.edition == "labels":
+            document = lay_out("pdf/labels.html", ctx, products, labels=products, numbered=False)
+        else:
+            document = lay_out("pdf/datasheet.html", ctx, products, sheets=products, numbered=False)
         starts: dict[str, int] = {}
         for number, page in enumerate(document.pages):
             for name in page.anchors:  # a section's anchor is on each page it spans
                 if name.startswith("cat-"):
                     starts.setdefault(name.removeprefix("cat-"), number)
-        return LaidOutPart(self._write(document, ctx), len(document.pages), starts)
+        return LaidOutPart(piece.edition, self._write(document, ctx), len(document.pages), starts)
 
     def _edition(
         self,
@@ -296,25 +338,58 @@ class PdfChannel(Channel[PdfOptions]):
         return ctx.write(path, pdf, skus)
 
     def finish(self, entries: list[Any], ctx: RenderContext) -> list[Artifact]:
-        """Write the editions of one language: assemble the catalogue's parts, collect the
-        editions the pieces wrote."""
+        """Write the editions of one language: assemble the editions laid out in parts,
+        collect the editions the pieces wrote."""
         artifacts = [a for done in ctx.pieces if isinstance(done, list) for a in done]
-        if self.options.catalogue and self.options.pdf_variant is None:
-            cards = _catalogue_cards(entries)
-            laid_out = [done for done in ctx.pieces if isinstance(done, LaidOutPart)]
-
-            planned = _catalogue_parts(cards, ctx)
-
-            def catalogue() -> bytes:
-                parts = laid_out
-                if not parts:  # kept when the pieces were planned, changed since: lay out
-                    parts = [self._cached_part(p, ctx) for p in planned]
-                return self._assemble_catalogue(cards, parts, ctx)
-
-            artifacts.append(self._edition(ctx, "catalogue.pdf", cards, catalogue))
-            if ctx.cache is not None:  # the parts of this catalogue, for the next
-                ctx.cache.prune({PART + p.key for p in planned if p.key}, prefix=PART)
+        if self.options.pdf_variant is not None:
+            return artifacts
+        used: set[str] = set()
+        for edition, products in self._editions(entries).items():
+            planned = self._parts(edition, products, ctx)
+            laid_out = [
+                done
+                for done in ctx.pieces
+                if isinstance(done, LaidOutPart) and done.edition == edition
+            ]
+            assembled = partial(self._assemble, edition, products, laid_out or planned, ctx)
+            artifacts.append(self._edition(ctx, f"{edition}.pdf", products, assembled))
+            used |= {PART + p.key for p in planned if p.key}
+        if ctx.cache is not None:  # the parts of these editions, for the next
+            ctx.cache.prune(used, prefix=PART)
         return artifacts
+
+    def _assemble(
+        self,
+        edition: str,
+        products: list[dict[str, Any]],
+        parts: list[LaidOutPart] | list[Piece],
+        ctx: RenderContext,
+    ) -> bytes:
+        """An edition from its laid-out parts, its pages numbered (``parts`` planned but not
+        laid out: the edition was kept when the pieces were planned, changed since)."""
+        laid_out = [p if isinstance(p, LaidOutPart) else self._cached_part(p, ctx) for p in parts]
+        if edition == "catalogue":
+            return self._assemble_catalogue(products, laid_out, ctx)
+        count = sum(part.pages for part in laid_out)
+        numbers = self._page_numbers(ctx, edition, count, cover=False)
+        return assemble([part.pdf for part in laid_out], numbers, html_lang(ctx.locale))
+
+    def _page_numbers(self, ctx: RenderContext, edition: str, count: int, *, cover: bool) -> bytes:
+        """The page numbers stamped over an assembled edition of ``count`` pages (without a
+        number on a ``cover``): kept in the cache, one entry per edition, as they change
+        only with the count and the day."""
+        cache = ctx.cache
+        if cache is None:
+            return self._pdf("pdf/page_numbers.html", ctx, [], count=count, cover=cover)
+        # names of a fixed length per edition, so that no edition's is a prefix of another's
+        prefix = f"{NUMBERS}{hashlib.blake2b(edition.encode(), digest_size=6).hexdigest()}-"
+        name = prefix + cache.key([count, cover, _inputs(ctx, [])])
+        numbers = cache.get(name)
+        if numbers is None:
+            numbers = self._pdf("pdf/page_numbers.html", ctx, [], count=count, cover=cover)
+            cache.put(name, numbers)
+        cache.prune({name}, prefix=prefix)
+        return numbers
 
     def _personalised(self, offers: list[dict[str, Any]], ctx: RenderContext) -> list[Artifact]:
         """The leaflet laid out once with slots, then one copy per recipient of this
@@ -391,7 +466,7 @@ class PdfChannel(Channel[PdfOptions]):
             if len(front.pages) == front_pages or not laid_out:
                 break
             front_pages = len(front.pages)
-        numbers = self._pdf("pdf/page_numbers.html", ctx, [], count=front_pages + offset)
+        numbers = self._page_numbers(ctx, "catalogue", front_pages + offset, cover=True)
         documents = [self._write(front, ctx)] + [part.pdf for part in laid_out]
         return assemble(documents, numbers, html_lang(ctx.locale))
 
@@ -545,7 +620,9 @@ def _catalogue_cards(entries: list[Any]) -> list[dict[str, Any]]:
 
 
 PART = "part-"
-"""The names of laid-out catalogue parts in the cache (:attr:`RenderContext.cache`)."""
+"""The names of laid-out parts in the cache (:attr:`RenderContext.cache`)."""
+NUMBERS = "numbers-"
+"""The names of the assembled editions' page numbers in the cache (one entry per edition)."""
 QR_CODES = "qr-"
 """The names of an edition's QR codes in the cache, by its path (one entry per edition)."""
 
@@ -583,22 +660,12 @@ class QrCodes:
         self.cache.put(self.name, orjson.dumps({"version": self.version, "codes": codes}))
 
 
-def _catalogue_parts(cards: list[dict[str, Any]], ctx: RenderContext) -> list[Piece]:
-    """The catalogue's parts, to lay out in parallel, with their keys in the cache of
-    laid-out parts: what each shows (its cards and sections, the back page) and the day."""
-    groups = parts(sections(cards))
-    pieces = []
-    for i, group in enumerate(groups):
-        piece = Piece("catalogue-part", _products(group), group, back=i == len(groups) - 1)
-        if ctx.cache is not None:
-            shown = [(s.code, s.labels, s.continued) for s in group]
-            piece.key = ctx.cache.key([_inputs(ctx, piece.products), shown, piece.back])
-        pieces.append(piece)
-    return pieces
-
-
 def _products(group: list[Section]) -> list[dict[str, Any]]:
     return [p for section in group for p in section.products]
+
+
+def _skus(products: list[dict[str, Any]]) -> list[str]:
+    return [p["sku"] for p in products]
 
 
 def _digest(doc: dict[str, Any]) -> str:

@@ -1,4 +1,7 @@
-"""The catalogue edition in parts: sections grouped into parts that are laid out in parallel.
+"""The editions in parts: laid out in parallel, kept between publications, then assembled.
+
+The catalogue's sections are grouped into parts; the labels and the data sheets are cut into
+runs of whole pages (labels: whole sheets of them; data sheets: each starts a page).
 
 A part holds whole category sections while they fit; a larger section is split into parts of
 whole pages' worth of cards (the second and later parts are ``continued``: no heading, the
@@ -15,6 +18,10 @@ from typing import Any
 PART_CARDS = 96
 """Cards per part: a multiple of the cards on an A4 page (2 × 4), large enough that the fixed
 cost of a WeasyPrint document (stylesheet, fonts) stays small against its layout."""
+PART_SHEETS = 32
+"""Data sheets per part (a sheet takes a page or two)."""
+PART_LABEL_SHEETS = 4
+"""Sheets of shelf labels per part."""
 
 
 @dataclass
@@ -31,8 +38,9 @@ class Section:
 
 @dataclass(frozen=True)
 class LaidOutPart:
-    """A part of the catalogue laid out in a worker: its PDF and where its sections start."""
+    """A part of an edition laid out in a worker: its PDF and where its sections start."""
 
+    edition: str
     pdf: bytes
     pages: int
     starts: dict[str, int]
@@ -74,3 +82,8 @@ def parts(all_sections: list[Section], size: int | None = None) -> list[list[Sec
     if current:
         result.append(current)
     return result
+
+
+def runs(products: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
+    """``products`` cut into runs of ``size`` (the last may be shorter)."""
+    return [products[i : i + size] for i in range(0, len(products), size)]
