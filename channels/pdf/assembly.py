@@ -1,18 +1,21 @@
 """One PDF from parts laid out separately: pages in order, page numbers stamped, links fixed.
 
-WeasyPrint lays out the front matter and each part of a catalogue as its own document (in
-parallel); :func:`assemble` joins them with pypdf, stamps each page with the matching page of
-a numbers-only document of the same geometry, resolves the table of contents' links (to the named
-destinations of the sections, which the parts define), and carries the front matter's
-metadata (title, author, dates, language) over.
+WeasyPrint lays out an edition's parts (and the catalogue's front matter) as documents of
+their own, in parallel; :func:`assemble` joins them with pikepdf (qpdf: joining a thousand
+pages takes a fraction of a second, five times less than pure-Python pypdf), stamps each page
+with the matching page of a numbers-only document of the same geometry, carries the parts'
+bookmarks and named destinations over, resolves the table of contents' links (to the named
+destinations of the sections, which the parts define), and takes the metadata (title,
+author, dates) from the first document.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable, Mapping
 
-from pypdf import PdfReader, PdfWriter
-from pypdf.generic import NameObject, TextStringObject
+import pikepdf
+from pikepdf import Array, Dictionary, Name, Object, OutlineItem, Pdf, Stream, String
 
 TOC_SCHEME = "vitrina-toc:"
 """Links of the front matter to sections in later parts are written as ``vitrina-toc:<id>``
@@ -23,27 +26,86 @@ into links to the named destinations the parts define."""
 def assemble(documents: list[bytes], numbers: bytes | None, lang: str) -> bytes:
     """``documents`` joined in order, stamped with ``numbers`` page by page, with the
     ``vitrina-toc:`` links resolved; metadata from the first document."""
-    writer = PdfWriter()
-    first = PdfReader(io.BytesIO(documents[0]))
-    for data in documents:
-        writer.append(io.BytesIO(data))
+    out = pikepdf.new()
+    destinations: dict[str, Array] = {}
+    bookmarks: list[OutlineItem] = []
+    parts = [pikepdf.open(io.BytesIO(data)) for data in documents]
+    for part in parts:
+        offset = len(out.pages)
+        out.pages.extend(part.pages)
+        pages = {page.obj.objgen: out.pages[offset + i].obj for i, page in enumerate(part.pages)}
+        for name, target in _destinations(part):
+            destinations[name] = _moved(target, pages)
+        with part.open_outline() as outline:
+            bookmarks += [_bookmark(item, pages) for item in outline.root]
     if numbers is not None:
-        stamps = PdfReader(io.BytesIO(numbers)).pages
-        if len(stamps) != len(writer.pages):
-            raise ValueError(f"{len(stamps)} page numbers for {len(writer.pages)} pages")
-        for page, stamp in zip(writer.pages, stamps, strict=True):
-            page.merge_page(stamp)
-            page.compress_content_streams()  # merging leaves the page's content unpacked
-    for page in writer.pages[: len(first.pages)]:
-        for ref in page.get("/Annots", []):
-            annotation = ref.get_object()
-            uri = str(annotation.get("/A", {}).get("/URI", ""))
+        _stamp(out, pikepdf.open(io.BytesIO(numbers)))
+    if destinations:
+        tree = pikepdf.NameTree.new(out)
+        for name in sorted(destinations):
+            tree[name] = destinations[name]
+        out.Root.Names = pikepdf.Dictionary(Dests=tree.obj)
+    with out.open_outline() as outline:
+        outline.root.extend(bookmarks)
+    if parts:
+        _resolve_contents_links(out.pages[: len(parts[0].pages)])
+        for key, value in parts[0].docinfo.items():
+            out.docinfo[key] = value
+    out.Root.Lang = String(lang)
+    buffer = io.BytesIO()
+    version = max((part.pdf_version for part in parts), default="1.7")  # as WeasyPrint wrote
+    out.save(buffer, deterministic_id=True, min_version=version)
+    return buffer.getvalue()
+
+
+def _stamp(out: Pdf, stamps: Pdf) -> None:
+    """Each page of ``out`` with the matching page of ``stamps`` drawn over it, as a form of
+    the same geometry (by hand: pikepdf's ``add_overlay`` names the form at random, so
+    the bytes would differ from one run to the next)."""
+    if len(stamps.pages) != len(out.pages):
+        raise ValueError(f"{len(stamps.pages)} page numbers for {len(out.pages)} pages")
+    for number, (page, stamp) in enumerate(zip(out.pages, stamps.pages, strict=True)):
+        form = out.copy_foreign(stamp.as_form_xobject())
+        name = Name(f"/PageNumber{number}")  # pages of a part may share their resources
+        if Name.Resources not in page.obj:
+            page.obj.Resources = Dictionary()
+        if Name.XObject not in page.obj.Resources:
+            page.obj.Resources.XObject = Dictionary()
+        page.obj.Resources.XObject[name] = form
+        page.contents_add(Stream(out, b"q\n"), prepend=True)
+        page.contents_add(Stream(out, f"\nQ\nq {name} Do Q\n".encode()))
+
+
+def _destinations(pdf: Pdf) -> Iterable[tuple[str, Object]]:
+    """The named destinations of ``pdf`` (as WeasyPrint writes them: a name tree)."""
+    names = pdf.Root.get("/Names")
+    if names is None or "/Dests" not in names:
+        return ()
+    return ((str(name), target) for name, target in pikepdf.NameTree(names.Dests).items())
+
+
+def _moved(target: Object, pages: Mapping[tuple[int, int], Object]) -> Array:
+    """An explicit destination ``[page, /XYZ, left, top, zoom]`` on the joined page."""
+    return Array([pages[target[0].objgen], *target[1:]])
+
+
+def _bookmark(item: OutlineItem, pages: Mapping[tuple[int, int], Object]) -> OutlineItem:
+    """A part's bookmark (and its children) pointing into the joined document."""
+    moved = OutlineItem(item.title)
+    target = item.destination
+    if isinstance(target, Array) and len(target) and target[0].objgen in pages:
+        moved.destination = _moved(target, pages)
+    moved.is_closed = item.is_closed
+    moved.children.extend(_bookmark(child, pages) for child in item.children)
+    return moved
+
+
+def _resolve_contents_links(pages: Iterable[pikepdf.Page]) -> None:
+    """The front matter's ``vitrina-toc:`` links as links to named destinations."""
+    for page in pages:
+        for annotation in page.obj.get("/Annots", []):
+            action = annotation.get("/A")
+            uri = str(action.get("/URI", "")) if action is not None else ""
             if uri.startswith(TOC_SCHEME):
                 del annotation["/A"]
-                annotation[NameObject("/Dest")] = TextStringObject(uri.removeprefix(TOC_SCHEME))
-    if first.metadata:
-        writer.add_metadata(dict(first.metadata))
-    writer.root_object[NameObject("/Lang")] = TextStringObject(lang)
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
+                annotation.Dest = String(uri.removeprefix(TOC_SCHEME))
