@@ -566,6 +566,32 @@ def test_only_the_part_of_a_changed_product_is_laid_out_again(
     assert _files(out) == _files(tmp_path / "full")
 
 
+def test_the_kept_qr_codes_of_parts_no_longer_laid_out_are_removed(
+    example: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pim.channels.pdf import PdfChannel
+
+    monkeypatch.setattr("pim.channels.pdf.catalogue.PART_LABEL_SHEETS", 1)
+    laid_out = _calls(monkeypatch, PdfChannel, "_lay_out_part")
+    out, cache = tmp_path / "out", tmp_path / ".out.cache/pdf/de_DE"
+    _publish_edition(example, out, "labels", laid_out)
+    parts = len(laid_out)
+    assert parts >= 3
+    assert sorted(p.name for p in cache.glob("qr-*")) == sorted(
+        f"qr-labels-part-{n}" for n in range(parts)
+    )
+    skus = [record.sku for record in example.records()]
+    disabled = skus[: len(skus) // 2]  # fewer sheets of labels
+    write_csv(tmp_path / "disable.csv", ["sku", "enabled"], *[[sku, "0"] for sku in disabled])
+    example.import_path(tmp_path / "disable.csv")
+    _publish_edition(example, out, "labels", laid_out)
+    fewer = len(list(cache.glob("part-*")))
+    assert fewer < parts
+    assert sorted(p.name for p in cache.glob("qr-*")) == sorted(
+        f"qr-labels-part-{n}" for n in range(fewer)
+    )
+
+
 def test_a_labels_edition_laid_out_again_draws_only_the_new_qr_codes(
     example: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -302,7 +302,7 @@ class PdfChannel(Channel[PdfOptions]):
         """A part of an edition, laid out without page numbers, with where its catalogue
         sections start (QR codes read back from the part of the same number last time)."""
         products = piece.products
-        lay_out = partial(self._document, codes_of=f"{piece.edition}-part-{piece.part}")
+        lay_out = partial(self._document, codes_of=_part_name(piece.edition, piece.part))
         if piece.edition == "catalogue":
             context = self._catalogue_context(ctx, piece.sections, back=piece.back)
             document = lay_out("pdf/catalogue.html", ctx, products, **context)
@@ -354,8 +354,10 @@ class PdfChannel(Channel[PdfOptions]):
             assembled = partial(self._assemble, edition, products, laid_out or planned, ctx)
             artifacts.append(self._edition(ctx, f"{edition}.pdf", products, assembled))
             used |= {PART + p.key for p in planned if p.key}
-        if ctx.cache is not None:  # the parts of these editions, for the next
+            used |= {qr_entry(_part_name(edition, p.part)) for p in planned}
+        if ctx.cache is not None:  # the parts of these editions and their codes, for the next
             ctx.cache.prune(used, prefix=PART)
+            ctx.cache.prune(used | {qr_entry("leaflet.pdf")}, prefix=QR_CODES)
         return artifacts
 
     def _assemble(
@@ -627,6 +629,16 @@ QR_CODES = "qr-"
 """The names of an edition's QR codes in the cache, by its path (one entry per edition)."""
 
 
+def _part_name(edition: str, part: int | None) -> str:
+    """A part of an edition, as its QR codes are named (:func:`qr_entry`)."""
+    return f"{edition}-part-{part}"
+
+
+def qr_entry(edition: str) -> str:
+    """The cache entry of the QR codes an edition (a path, or a part's name) showed."""
+    return QR_CODES + edition.replace("/", "_")
+
+
 class QrCodes:
     """The QR codes an edition shows: those the last publication drew for the same edition
     read back from the cache (drawing one costs more than laying out its card), the others
@@ -634,7 +646,7 @@ class QrCodes:
 
     def __init__(self, ctx: RenderContext, edition: str | None) -> None:
         self.cache = ctx.cache if edition else None
-        self.name = QR_CODES + (edition or "").replace("/", "_")
+        self.name = qr_entry(edition or "")
         self.version = [code_digest(), metadata.version("qrcode")]
         self.known: dict[str, str] = {}
         self.shown: dict[str, bytes] = {}
