@@ -25,6 +25,7 @@ from PIL import Image
 from pim import Catalogue, CatalogueImportError, publish
 from pim.audit import audit
 from pim.channels.base import Publication
+from pim.channels.pdf import NUMBERS, PART, QR_CODES
 
 HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
 MOMENT = datetime(2026, 12, 1, 10, tzinfo=UTC)
@@ -159,7 +160,7 @@ def test_safe_cases_publish_safely_on_every_channel(
         tmp_path / ".out.lock"
     }, "files written outside OUT"
     assert all(
-        p.name in ("pdf", "en_US") or p.name.startswith(("part-", "qr-"))
+        p.name in ("pdf", "en_US") or p.name.startswith((PART, NUMBERS, QR_CODES))
         for p in written - {tmp_path / ".out.lock", cache}
     )
     # feeds: well-formed to a strict parser, no character XML forbids
