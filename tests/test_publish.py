@@ -313,3 +313,31 @@ def test_a_failure_while_swapping_puts_the_previous_channels_back(
     monkeypatch.undo()
     assert tree(out) == before
     assert not list(tmp_path.glob(".out.staging-*"))
+
+
+def test_a_job_result_comes_back_from_a_worker_whole() -> None:
+    import pickle
+
+    from pim.channels.base import Artifact, Notice, Skip
+    from pim.publishing import Job, JobResult
+    from pim.skus import SkuList
+
+    job = Job("feeds", "pim.channels.feeds:FeedsChannel", {"x": 1}, "de_DE", "ecommerce")
+    result = JobResult(
+        job,
+        [
+            Artifact("web", "de_DE", "web/de_DE/products/A-1.json", "ab" * 32, 10, ("A-1",)),
+            Artifact(
+                "feeds", "de_DE", "feeds/de_DE/google.xml", "cd" * 32, 99, SkuList(["A", "B"])
+            ),
+        ],
+        [Skip("web", "de_DE", "A-2", "disabled")],
+        [],
+        [Notice("web", "de_DE", "A-1", "images", "replaced")],
+        products="lines.jsonl",
+        reused=3,
+    )
+    back = pickle.loads(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back == result
+    assert all(type(a) is Artifact for a in back.artifacts)
+    assert list(back.artifacts[1].skus) == ["A", "B"] and back.reused == 3
