@@ -395,6 +395,11 @@ class RenderContext:
             return None
         return self._kept(record, skus, shared, locale)
 
+    def forget_inputs(self, relpath: str, *, shared: bool = False) -> None:
+        """Forget the inputs a :meth:`reuse` of ``relpath`` that found nothing gave: the file
+        written next is made from other inputs too, and will not be kept for those alone."""
+        self._keys.pop(str(self._target(relpath, shared)), None)
+
     def _kept(
         self, record: dict[str, Any], skus: Sequence[str], shared: bool, locale: str | None
     ) -> Artifact:

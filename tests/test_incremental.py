@@ -255,6 +255,57 @@ def test_a_disabled_product_leaves_the_output(example: Catalogue, tmp_path: Path
     )
 
 
+def test_a_site_of_more_pages_than_a_sitemap_lists_gets_a_sitemap_index(
+    example: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lxml import etree
+
+    ns = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+    monkeypatch.setattr("pim.channels.web.MAX_URLS", 40)
+    out = tmp_path / "out"
+    _publish_web(example, out, MOMENT)
+    web = out / "web"
+    index = etree.parse(str(web / "sitemap.xml")).getroot()
+    assert index.tag == f"{ns}sitemapindex"
+    files = [web / "sitemaps" / loc.text.rsplit("/", 1)[1] for loc in index.iter(f"{ns}loc")]
+    assert len(files) > 1 and sorted(files) == sorted(web.glob("sitemaps/*.xml"))
+    listed = []
+    for file in files:
+        urls = [e.text for e in etree.parse(str(file)).getroot().iterfind(f"{ns}url/{ns}loc")]
+        assert 0 < len(urls) <= 40
+        listed += urls
+    pages = {
+        str(_document(out, loc, p.stem)["url"])
+        for loc in LOCALES
+        for p in (web / loc / "products").glob("*.json")
+    }
+    assert pages < set(listed) and len(listed) == len(set(listed))
+    _change_one_product(example, tmp_path)
+    _same_as_full(example, out, MOMENT, tmp_path)
+    monkeypatch.undo()  # one sitemap again: the index's sitemaps leave OUT
+    _publish_web(example, out, MOMENT)
+    assert etree.parse(str(web / "sitemap.xml")).getroot().tag == f"{ns}urlset"
+    assert not list(web.glob("sitemaps/*"))
+
+
+def test_a_sitemap_index_made_for_size_is_kept_with_its_sitemaps(
+    example: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lxml import etree
+
+    monkeypatch.setattr("pim.channels.web.MAX_BYTES", 20_000)  # fewer pages than MAX_URLS
+    out = tmp_path / "out"
+    _publish_web(example, out, MOMENT)
+    first = _files(out)
+    assert sum(1 for path in first if path.startswith("web/sitemaps/")) > 1
+    assert all(len(data) <= 20_000 for path, data in first.items() if "sitemap" in path)
+    _same_as_full(example, out, MOMENT, tmp_path)  # nothing changed
+    assert _files(out) == first
+    index = etree.parse(str(out / "web/sitemap.xml")).getroot()
+    for loc in index.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc"):
+        assert (out / "web/sitemaps" / loc.text.rsplit("/", 1)[1]).is_file()
+
+
 def test_an_edited_listing_or_category_page_is_written_again(
     example: Catalogue, tmp_path: Path
 ) -> None:

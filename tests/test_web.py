@@ -314,3 +314,42 @@ def test_relative_links_lead_to_their_target(page: str, target: str) -> None:
     link = relative_to(page)(target)
     assert posixpath.normpath(posixpath.join(posixpath.dirname(page), link)) == target
     assert not link.startswith("/") and "./" not in link.replace("../", "")
+
+
+SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+
+
+def _sitemap_urls(data: bytes) -> list[str]:
+    root = etree.fromstring(data, etree.XMLParser(resolve_entities=False))
+    assert root.tag == f"{SITEMAP}urlset"
+    return [url.findtext(f"{SITEMAP}loc") or "" for url in root.findall(f"{SITEMAP}url")]
+
+
+def test_sitemaps_stay_within_the_protocols_limits() -> None:
+    from pim.channels.web.sitemap import sitemap_index, sitemaps
+
+    pages = [
+        (
+            f"https://shop.example/de/p/{n}?a=1&b=2",
+            [
+                ("de_DE", f"https://shop.example/de/p/{n}"),
+                ("he_IL", f"https://shop.example/he/{n}"),
+            ],
+        )
+        for n in range(7)
+    ]
+    urls = [url for url, _ in pages]
+    by_count = sitemaps(pages, max_urls=3)
+    assert [_sitemap_urls(f) for f in by_count] == [urls[:3], urls[3:6], urls[6:]]
+    whole = sitemaps(pages)
+    assert len(whole) == 1 and _sitemap_urls(whole[0]) == urls
+    limit = len(sitemaps(pages[:2])[0])  # a file of two pages
+    by_size = sitemaps(pages, max_bytes=limit)
+    assert len(by_size) == 4 and all(len(f) <= limit for f in by_size)
+    assert [u for f in by_size for u in _sitemap_urls(f)] == urls
+    assert _sitemap_urls(sitemaps([])[0]) == []
+    index = etree.fromstring(sitemap_index(["https://shop.example/sitemaps/sitemap-1.xml?x&y"]))
+    assert index.tag == f"{SITEMAP}sitemapindex"
+    assert [e.text for e in index.iter(f"{SITEMAP}loc")] == [
+        "https://shop.example/sitemaps/sitemap-1.xml?x&y"
+    ]

@@ -8,7 +8,8 @@ Under ``OUT/web/``:
 - ``<locale>/p/<slug>-<sku>/index.html``: the landing page (the path follows the landing URL
   pattern), with canonical URL, hreflang alternates, Open Graph tags and schema.org JSON-LD;
 - ``<locale>/index.html`` and ``<locale>/c/<code>/index.html``: category listing pages;
-- ``sitemap.xml``, ``schema/*.schema.json``, ``assets/`` (theme, fonts, logo), ``media/``.
+- ``sitemap.xml`` (for a large site a sitemap index of ``sitemaps/sitemap-<n>.xml``),
+  ``schema/*.schema.json``, ``assets/`` (theme, fonts, logo), ``media/``.
 
 ``OUT/web`` is meant to be served at the base URL; every page also works opened from disk.
 """
@@ -33,7 +34,7 @@ from pim.channels.web.documents import (
     product_document,
 )
 from pim.channels.web.jsonld import product_jsonld
-from pim.channels.web.sitemap import sitemap
+from pim.channels.web.sitemap import MAX_BYTES, MAX_URLS, sitemap_index, sitemaps
 from pim.i18n import html_lang, language_name, text_direction
 from pim.media import DERIVATIVE_SIZES
 from pim.templating import render
@@ -325,6 +326,29 @@ class WebChannel(Channel[WebOptions]):
             out.append(ctx.write(name(n), html, skus, **self._shared(ctx)))
         return out
 
+    @staticmethod
+    def _sitemaps(
+        ctx: RenderContext, entries: list[tuple[str, list[tuple[str, str]]]]
+    ) -> list[Artifact]:
+        """``sitemap.xml`` (kept while its pages are the same); for a site of more pages
+        than one sitemap may list, a sitemap index of ``sitemaps/sitemap-<n>.xml``."""
+        if len(entries) <= MAX_URLS:
+            kept = ctx.reuse("sitemap.xml", entries, shared=True)
+            if kept is not None:
+                return [kept]
+        files = sitemaps(entries, MAX_URLS, MAX_BYTES)
+        if len(files) == 1:
+            return [ctx.write("sitemap.xml", files[0], shared=True)]
+        names = [f"sitemaps/sitemap-{n}.xml" for n in range(1, len(files) + 1)]
+        artifacts = [
+            ctx.write(name, data, shared=True) for name, data in zip(names, files, strict=True)
+        ]
+        # the index is not made from the pages alone: the next publication of the same pages
+        # must not keep it without its sitemaps
+        ctx.forget_inputs("sitemap.xml", shared=True)
+        index = sitemap_index(ctx.links.site_url(name) for name in names)
+        return [*artifacts, ctx.write("sitemap.xml", index, shared=True)]
+
     def finish_channel(self, ctx: RenderContext) -> list[Artifact]:
         """Theme assets, JSON Schemas, the sitemap and the language chooser."""
         artifacts = []
@@ -349,8 +373,7 @@ class WebChannel(Channel[WebOptions]):
         homes = [(loc, ctx.links.site_url(f"{loc}/")) for loc in index.locales]
         for _, url in homes:
             entries.append((url, homes))
-        kept = ctx.reuse("sitemap.xml", entries, shared=True)
-        artifacts.append(kept or ctx.write("sitemap.xml", sitemap(entries), shared=True))
+        artifacts += self._sitemaps(ctx, entries)
         chooser = self._page(
             "web/languages.html",
             "index.html",
