@@ -343,7 +343,8 @@ class PdfChannel(Channel[PdfOptions]):
         artifacts = [a for done in ctx.pieces if isinstance(done, list) for a in done]
         if self.options.pdf_variant is not None:
             return artifacts
-        used: set[str] = set()
+        parts_used: set[str] = set()
+        codes_used = {qr_entry("leaflet.pdf")}  # the one edition laid out whole with a cache
         for edition, products in self._editions(entries).items():
             planned = self._parts(edition, products, ctx)
             laid_out = [
@@ -353,11 +354,11 @@ class PdfChannel(Channel[PdfOptions]):
             ]
             assembled = partial(self._assemble, edition, products, laid_out or planned, ctx)
             artifacts.append(self._edition(ctx, f"{edition}.pdf", products, assembled))
-            used |= {PART + p.key for p in planned if p.key}
-            used |= {qr_entry(_part_name(edition, p.part)) for p in planned}
+            parts_used |= {PART + p.key for p in planned if p.key}
+            codes_used |= {qr_entry(_part_name(edition, p.part)) for p in planned}
         if ctx.cache is not None:  # the parts of these editions and their codes, for the next
-            ctx.cache.prune(used, prefix=PART)
-            ctx.cache.prune(used | {qr_entry("leaflet.pdf")}, prefix=QR_CODES)
+            ctx.cache.prune(parts_used, prefix=PART)
+            ctx.cache.prune(codes_used, prefix=QR_CODES)
         return artifacts
 
     def _assemble(
