@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import logging
+import multiprocessing
 import os
 import pickle
 import shutil
@@ -296,7 +297,16 @@ IndexFile = PublicationIndex | str | None
 """A publication index, or the file it was written to (read once per process)."""
 
 
+INHERITED = "inherited:"
+"""How an :data:`IndexFile` names an index the workers inherited when they were forked."""
+
+_inherited: dict[str, PublicationIndex] = {}
+"""The indexes of the publications in progress that forked workers find in their memory."""
+
+
 def _index(index: IndexFile) -> PublicationIndex | None:
+    if isinstance(index, str) and index.startswith(INHERITED):
+        return _inherited[index]
     return _read_index(index) if isinstance(index, str) else index
 
 
@@ -492,8 +502,11 @@ def _reusing(
                 shared.add(record["path"])
             reused.append(_artifact(record))
         ctx.entries += output.entries
-        ctx.notices += [Notice(channel.name, job.locale, output.sku, *n) for n in output.notices]
-        ctx.skipped += [Skip(channel.name, job.locale, output.sku, r) for r in output.skips]
+        if output.has_notices_or_skips:
+            ctx.notices += [
+                Notice(channel.name, job.locale, output.sku, *n) for n in output.notices
+            ]
+            ctx.skipped += [Skip(channel.name, job.locale, output.sku, r) for r in output.skips]
         channel.kept(output.sku, output.memos, ctx)
         if output.line is not None:
             sink.write(orjson.dumps(output.line) + b"\n")
@@ -873,7 +886,8 @@ def publish(
         except OSError as exc:
             raise ConfigError("out", f"cannot write {out_dir.parent}: {exc.strerror}") from None
         own_pool = executor is None and workers > 1
-        pool = ProcessPoolExecutor(workers) if own_pool else executor
+        forks = multiprocessing.get_context()
+        pool = ProcessPoolExecutor(workers, mp_context=forks) if own_pool else executor
         try:
             previous = None if full else _reusable_revision(catalogue, out_dir, plans)
             setup = Setup(
@@ -888,11 +902,13 @@ def publish(
                 str(out_dir.parent / f".{out_dir.name}.cache"),
                 full,
             )
+            indexes, started = _build_indexes(catalogue, plans, job_list, setup, pool, progress)
+            # the pool's workers start with the first task: forked now, they inherit them
+            inherit = own_pool and not started and forks.get_start_method() == "fork"
+            index_files = _index_files(indexes, setup, inherit)
+            settle()  # the indexes stay until the end (frozen before the workers fork)
             # The fingerprint reads the whole table: on a worker, while the jobs run.
             fingerprint = pool.submit(run_fingerprint, setup) if pool is not None else None
-            indexes = _build_indexes(catalogue, plans, job_list, setup, pool, progress)
-            index_files = _index_files(indexes, setup)
-            settle()  # the indexes stay until the end
             tasks = [(run_job, (setup, job, index_files.get(job.channel)), job) for job in job_list]
             results = _run(tasks, pool, progress)
             settle()  # and so do the jobs' results
@@ -936,6 +952,8 @@ def publish(
             if own_pool and pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
             shutil.rmtree(staging, ignore_errors=True)
+            for name in [n for n in _inherited if n.startswith(f"{INHERITED}{staging}/")]:
+                del _inherited[name]
             _recorded_outputs.cache_clear()  # what inline jobs read
             _source_digests.cache_clear()
     return manifest
@@ -1045,9 +1063,10 @@ def _build_indexes(
     setup: Setup,
     pool: Executor | None,
     progress: Progress | None,
-) -> dict[str, PublicationIndex]:
+) -> tuple[dict[str, PublicationIndex], bool]:
     """The first pass for channels with ``needs_index``: what each will publish, per locale
-    (for a channel published incrementally, from the previous revision's index)."""
+    (for a channel published incrementally, from the previous revision's index), and
+    whether it ran tasks on ``pool``."""
     wanted = {p.name: p for p in plans if p.cls.needs_index}
     tasks: list[Task[list[ProductRef]]] = [
         (run_index_job, (setup, job), job)
@@ -1064,7 +1083,7 @@ def _build_indexes(
             indexes[name] = PublicationIndex(p.locales)
     for (_, _, job), refs in zip(tasks, _run(tasks, pool, progress, "index "), strict=True):
         indexes[job.channel].add(refs)
-    return indexes
+    return indexes, bool(tasks) and pool is not None
 
 
 def _previous_index(
@@ -1101,9 +1120,17 @@ def _previous_index(
     return index
 
 
-def _index_files(indexes: dict[str, PublicationIndex], setup: Setup) -> dict[str, str]:
+def _index_files(
+    indexes: dict[str, PublicationIndex], setup: Setup, inherit: bool = False
+) -> dict[str, str]:
     """Each index written once into the staging folder, for the jobs to read (instead of
-    sending it with every job)."""
+    sending it with every job); with ``inherit`` (workers not forked yet), kept in memory
+    for them to inherit: pickling the index of 10,000 products in 5 locales took 0.3 s
+    and reading it back as long in each worker."""
+    if inherit:
+        names = {name: f"{INHERITED}{setup.staging}/{name}" for name in indexes}
+        _inherited.update((names[name], index) for name, index in indexes.items())
+        return names
     return {name: _write_index(index, Path(setup.staging), name) for name, index in indexes.items()}
 
 

@@ -104,6 +104,12 @@ class ProductOutput:
         return self._produced[1]
 
     @property
+    def has_notices_or_skips(self) -> bool:
+        """Whether it recorded a notice or was left out."""
+        produced = self._produced
+        return bool(produced[2] or produced[3])
+
+    @property
     def notices(self) -> list[tuple[str, str]]:
         """(field, message) of the notices it recorded."""
         return [(f, m) for f, m in self._produced[2]]

@@ -100,6 +100,33 @@ def test_a_republish_after_one_change_equals_a_full_publish(
     assert 2 <= rendered <= 12
 
 
+def test_a_republish_hands_the_index_to_its_workers_by_forking_them_after_it(
+    example: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An index built from the previous revision is in memory before the pool's workers
+    fork: they inherit it instead of reading a pickled copy; an index built on the workers
+    goes to the jobs as a file. Either way the publication forgets it when it ends."""
+    import pim.publishing as publishing
+
+    written: list[str] = []
+    write_index = publishing._write_index
+
+    def counted(index: Any, staging: Path, name: str) -> str:
+        written.append(name)
+        return write_index(index, staging, name)
+
+    monkeypatch.setattr(publishing, "_write_index", counted)
+    out, full = tmp_path / "out", tmp_path / "full"
+    _publish(example, out, MOMENT)
+    assert written == ["web"]  # the first pass ran on the workers: they read the file
+    _change_one_product(example, tmp_path)
+    _publish(example, out, LATER)
+    assert written == ["web"]  # inherited, not written
+    assert publishing._inherited == {}
+    _publish(example, full, LATER, full=True)
+    assert _files(out) == _files(full)
+
+
 def test_a_published_file_edited_since_is_rendered_again(
     example: Catalogue, tmp_path: Path
 ) -> None:

@@ -16,6 +16,7 @@ Under ``OUT/web/``:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from importlib import resources
 from typing import Any
@@ -214,12 +215,13 @@ class WebChannel(Channel[WebOptions]):
                         group.append(entry)
         public = [{k: v for k, v in e.items() if k != "category_paths"} for e in products]
         by_sku = {e["sku"]: e for e in public}
-        artifacts = self._listing(ctx, "index", public, size, None)
+        artifacts, _ = self._listing(ctx, "index", public, size, None)
         categories = []
         for code in sorted(members, key=lambda c: labels[c]):
             items = [by_sku[e["sku"]] for e in members[code]]
-            artifacts += self._listing(ctx, f"categories/{code}", items, size, code)
-            artifacts += self._category_pages(ctx, code, labels[code], items, size)
+            listing, digests = self._listing(ctx, f"categories/{code}", items, size, code)
+            artifacts += listing
+            artifacts += self._category_pages(ctx, code, labels[code], items, size, digests)
             categories.append(
                 {
                     "code": code,
@@ -262,13 +264,15 @@ class WebChannel(Channel[WebOptions]):
         items: list[dict[str, Any]],
         size: int,
         category: str | None,
-    ) -> list[Artifact]:
+    ) -> tuple[list[Artifact], list[str]]:
+        """The pages of a listing, and a digest of each page's JSON (all a page shows of
+        its products, in a canonical form)."""
         chunks = pages(items, size)
 
         def name(n: int) -> str:
             return f"{stem}.json" if n == 1 else f"{stem}-{n}.json"
 
-        out = []
+        out, digests = [], []
         for n, chunk in enumerate(chunks, 1):
             data = {
                 "locale": ctx.locale,
@@ -281,10 +285,10 @@ class WebChannel(Channel[WebOptions]):
                 "next": f"{ctx.locale}/{name(n + 1)}" if n < len(chunks) else None,
                 "products": list(chunk),
             }
-            out.append(
-                ctx.write(name(n), _dumps(data, self.options.indent), [e["sku"] for e in chunk])
-            )
-        return out
+            text = _dumps(data, self.options.indent)
+            out.append(ctx.write(name(n), text, [e["sku"] for e in chunk]))
+            digests.append(hashlib.blake2b(text, digest_size=16).hexdigest())
+        return out, digests
 
     def _category_pages(
         self,
@@ -293,7 +297,10 @@ class WebChannel(Channel[WebOptions]):
         path: tuple[str, ...],
         items: list[dict[str, Any]],
         size: int,
+        listed: list[str],
     ) -> list[Artifact]:
+        """A category's HTML pages (``listed``: the digests of its listing's pages, which
+        hold the same products: what a page is made from, hashed once)."""
         chunks = pages(items, size)
 
         def name(n: int) -> str:
@@ -303,7 +310,7 @@ class WebChannel(Channel[WebOptions]):
         out = []
         for n, chunk in enumerate(chunks, 1):
             skus = [e["sku"] for e in chunk]
-            inputs = (code, path, chunk, n, len(chunks), len(items))
+            inputs = (path, listed[n - 1])
             kept = ctx.reuse(name(n), inputs, skus, **self._shared(ctx))
             if kept is not None:
                 out.append(kept)
@@ -366,10 +373,9 @@ class WebChannel(Channel[WebOptions]):
         if index is None:
             return artifacts
         entries = []
-        for locale in index.locales:
-            for sku in sorted(index.products.get(locale, {})):
-                alternates = ctx.alternates(sku)
-                entries.append((dict(alternates)[locale], alternates))
+        for sku in sorted(set().union(*index.products.values())):
+            alternates = ctx.alternates(sku)  # a product's pages one after another
+            entries += [(url, alternates) for _, url in alternates]
         homes = [(loc, ctx.links.site_url(f"{loc}/")) for loc in index.locales]
         for _, url in homes:
             entries.append((url, homes))

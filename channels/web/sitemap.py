@@ -35,17 +35,19 @@ def sitemaps(
     files: list[bytes] = []
     current: list[bytes] = []
     size = 0
+    previous: Sequence[tuple[str, str]] | None = None
+    block = ""
     for loc, alternates in pages:
-        lines = [f"  <url>\n    <loc>{_text(loc)}</loc>\n"]
-        for locale, href in alternates:
-            lang = langs.get(locale)
-            if lang is None:
-                lang = langs[locale] = _attribute(html_lang(locale))
-            lines.append(
-                f'    <xhtml:link rel="alternate" hreflang="{lang}" href="{_attribute(href)}"/>\n'
-            )
-        lines.append("  </url>\n")
-        entry = "".join(lines).encode()
+        if alternates != previous:  # a product's pages, one after another, list the same
+            lines = []
+            for locale, href in alternates:
+                lang = langs.get(locale)
+                if lang is None:
+                    lang = langs[locale] = _attribute(html_lang(locale))
+                href = _attribute(href)
+                lines.append(f'    <xhtml:link rel="alternate" hreflang="{lang}" href="{href}"/>\n')
+            block, previous = "".join(lines), alternates
+        entry = f"  <url>\n    <loc>{_text(loc)}</loc>\n{block}  </url>\n".encode()
         if current and (len(current) == max_urls or size + len(entry) > room):
             files.append(_urlset(current))
             current, size = [], 0
