@@ -634,5 +634,6 @@ class Channel(ABC, Generic[OptionsT]):
         """Write what is shared by every locale (assets, sitemaps), once per publication.
 
         ``ctx.locale`` is empty; ``ctx.index`` is set for channels with ``needs_index``.
+        It may run while the jobs do: it must not read what they write.
         """
         return []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import itertools
 import logging
 import multiprocessing
 import os
@@ -20,7 +21,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -910,12 +911,26 @@ def publish(
             # The fingerprint reads the whole table: on a worker, while the jobs run.
             fingerprint = pool.submit(run_fingerprint, setup) if pool is not None else None
             tasks = [(run_job, (setup, job, index_files.get(job.channel)), job) for job in job_list]
-            results = _run(tasks, pool, progress)
-            settle()  # and so do the jobs' results
-            files: dict[tuple[str, str], list[dict[str, Any]]] = {}
-            artifacts, skipped, notices = _finish(
-                plans, results, setup, catalogue, (indexes, index_files), pool, progress, files
-            )
+            early = EarlyFinishes(plans, job_list, setup, index_files, pool)
+            try:
+                window = 2 * workers  # each worker busy, one more job waiting for each
+                results = _run(tasks, pool, progress, finished=early.job_done, window=window)
+                settle()  # and so do the jobs' results
+                files: dict[tuple[str, str], list[dict[str, Any]]] = {}
+                artifacts, skipped, notices = _finish(
+                    plans,
+                    results,
+                    setup,
+                    catalogue,
+                    (indexes, index_files),
+                    pool,
+                    progress,
+                    files,
+                    early,
+                )
+            except BaseException:
+                early.cancel()
+                raise
             folders = [p.name for p in plans]
             if WEB_CHANNEL in folders:  # the codes files go with the landing pages
                 artifacts += _campaign_files(catalogue, staging)
@@ -1032,8 +1047,12 @@ def _run(
     pool: Executor | None,
     progress: Progress | None,
     phase: str = "",
+    finished: Callable[[int, T], None] | None = None,
+    window: int | None = None,
 ) -> list[T]:
-    """Run the tasks on ``pool`` (inline without one); their results, in order."""
+    """Run the tasks on ``pool`` (inline without one); their results, in order.
+    ``finished(i, result)`` is called as the i-th task's result comes (on the pool), and
+    at most ``window`` tasks are handed to the pool at a time."""
     if pool is None:
         results = []
         for i, (fn, args, job) in enumerate(tasks, 1):
@@ -1043,12 +1062,29 @@ def _run(
         return results
     futures: dict[Future[T], int] = {}
     done: dict[int, T] = {}
+    queued = iter(enumerate(tasks))
+
+    def submit(count: int) -> None:
+        for i, (fn, args, _) in itertools.islice(queued, count):
+            futures[pool.submit(fn, *args)] = i
+
     try:
-        futures = {pool.submit(fn, *args): i for i, (fn, args, _) in enumerate(tasks)}
-        for count, future in enumerate(as_completed(futures), 1):
-            done[futures[future]] = future.result()
-            if progress:
-                progress(count, len(tasks), phase + tasks[futures[future]][2].describe())
+        # with ``window``, only so many tasks wait on the pool at a time: what ``finished``
+        # submits starts before the rest
+        submit(window or len(tasks))
+        pending = set(futures)
+        while pending:
+            ready, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in sorted(ready, key=futures.__getitem__):
+                i = futures[future]
+                done[i] = future.result()
+                if finished is not None:
+                    finished(i, done[i])
+                if progress:
+                    progress(len(done), len(tasks), phase + tasks[i][2].describe())
+            before = set(futures)
+            submit(len(ready))
+            pending |= set(futures) - before
     except BaseException:
         for f in futures:
             f.cancel()
@@ -1211,6 +1247,70 @@ def run_finish_channel(
     return JobResult(job, artifacts, [], [], ctx.notices, files=ctx.records(skus=False))
 
 
+class EarlyFinishes:
+    """Finishes started on the pool while jobs still run, so that its workers stay busy to
+    the end instead of waiting for the slowest job before any finish begins: every
+    channel's ``finish_channel`` once the first job is done, and the finish of each locale
+    of a per-product channel (one not split into pieces) once its last job is."""
+
+    def __init__(
+        self,
+        plans: list[ChannelPlan],
+        job_list: list[Job],
+        setup: Setup,
+        index_files: dict[str, str],
+        pool: Executor | None,
+    ) -> None:
+        self.setup, self.index_files, self.pool = setup, index_files, pool
+        self.channels = list(plans) if job_list and pool is not None else []
+        """The channels whose ``finish_channel`` is still to start."""
+        self.plans = {
+            p.name: p
+            for p in plans
+            if pool is not None
+            and p.cls.per_product
+            and p.cls.finish_pieces is Channel.finish_pieces
+        }
+        self.waiting: dict[tuple[str, str], int] = {}
+        for job in job_list:
+            if job.channel in self.plans:
+                key = (job.channel, job.locale)
+                self.waiting[key] = self.waiting.get(key, 0) + 1
+        self.done: dict[tuple[str, str], list[tuple[int, JobResult]]] = {}
+        self.futures: dict[tuple[str, str], Future[JobResult]] = {}
+
+    def job_done(self, i: int, result: JobResult) -> None:
+        """Job ``i`` is done: start its locale's finish if it was the last one (and the
+        channels' finishes with the first)."""
+        if self.pool is None:
+            return
+        for p in self.channels:
+            shared = Job(p.name, class_path(p.cls), p.options.model_dump(mode="json"), "", p.scope)
+            index = self.index_files.get(p.name)
+            self.futures[(p.name, "")] = self.pool.submit(
+                run_finish_channel, self.setup, shared, index, p.locales
+            )
+        self.channels = []
+        key = (result.job.channel, result.job.locale)
+        if key not in self.waiting:
+            return
+        self.done.setdefault(key, []).append((i, result))
+        self.waiting[key] -= 1
+        if self.waiting[key]:
+            return
+        own = [r for _, r in sorted(self.done.pop(key), key=lambda d: d[0])]  # in job order
+        p = self.plans[key[0]]
+        job = Job(p.name, class_path(p.cls), p.options.model_dump(mode="json"), key[1], p.scope)
+        entries = EntryFiles.of(own)
+        index = self.index_files.get(p.name)
+        self.futures[key] = self.pool.submit(run_finish, self.setup, job, entries, index, [])
+
+    def cancel(self) -> None:
+        """Cancel the finishes not started yet."""
+        for future in self.futures.values():
+            future.cancel()
+
+
 def _finish(
     plans: list[ChannelPlan],
     results: list[JobResult],
@@ -1220,10 +1320,13 @@ def _finish(
     pool: Executor | None,
     progress: Progress | None,
     files: dict[tuple[str, str], list[dict[str, Any]]],
+    early: EarlyFinishes | None = None,
 ) -> tuple[list[Artifact], list[Skip], list[Notice]]:
     """Each per-product channel's finish per locale: first the pieces it splits its finish
-    into, in parallel, then the finish itself, beside every channel's shared files. What
-    they wrote goes into ``files`` by (channel, locale), for the revision."""
+    into, in parallel, then the finish itself, beside every channel's shared files (the
+    finishes ``early`` started already, their results). What they wrote goes into
+    ``files`` by (channel, locale), for the revision."""
+    started = early.futures if early is not None else {}
     artifacts = [a for r in results for a in r.artifacts]
     skipped = [s for r in results for s in r.skipped]
     notices = [n for r in results for n in r.notices]
@@ -1239,7 +1342,8 @@ def _finish(
         options = p.options.model_dump(mode="json")
         shared_job = Job(p.name, class_path(p.cls), options, "", p.scope)
         index = paths.get(p.name)
-        tasks.append((run_finish_channel, (setup, shared_job, index, p.locales), shared_job))
+        if (p.name, "") not in started:
+            tasks.append((run_finish_channel, (setup, shared_job, index, p.locales), shared_job))
         if not p.cls.per_product:
             continue
         channel = p.cls(p.options)
@@ -1248,6 +1352,8 @@ def _finish(
         for loc in p.locales:
             own = [r for r in results if r.job.channel == p.name and r.job.locale == loc]
             job = Job(p.name, class_path(p.cls), options, loc, p.scope)
+            if (p.name, loc) in started:
+                continue
             if not splits:  # the finish reads the jobs' entries itself
                 finishes.append((job, EntryFiles.of(own), 0))
                 continue
@@ -1272,7 +1378,7 @@ def _finish(
             files.setdefault((job.channel, job.locale), []).extend(records)
         start += count
         tasks.append((run_finish, (setup, job, given, paths.get(job.channel), pieces), job))
-    for done in _run(tasks, pool, progress, "finish "):
+    for done in [*_run(tasks, pool, progress, "finish "), *(f.result() for f in started.values())]:
         artifacts += done.artifacts
         notices += done.notices
         files.setdefault((done.job.channel, done.job.locale), []).extend(done.files or [])
