@@ -887,8 +887,8 @@ def publish(
         except OSError as exc:
             raise ConfigError("out", f"cannot write {out_dir.parent}: {exc.strerror}") from None
         own_pool = executor is None and workers > 1
-        forks = multiprocessing.get_context()
-        pool = ProcessPoolExecutor(workers, mp_context=forks) if own_pool else executor
+        processes = multiprocessing.get_context()
+        pool = ProcessPoolExecutor(workers, mp_context=processes) if own_pool else executor
         try:
             previous = None if full else _reusable_revision(catalogue, out_dir, plans)
             setup = Setup(
@@ -905,16 +905,21 @@ def publish(
             )
             indexes, started = _build_indexes(catalogue, plans, job_list, setup, pool, progress)
             # the pool's workers start with the first task: forked now, they inherit them
-            inherit = own_pool and not started and forks.get_start_method() == "fork"
+            inherit = own_pool and not started and processes.get_start_method() == "fork"
             index_files = _index_files(indexes, setup, inherit)
             settle()  # the indexes stay until the end (frozen before the workers fork)
             # The fingerprint reads the whole table: on a worker, while the jobs run.
             fingerprint = pool.submit(run_fingerprint, setup) if pool is not None else None
             tasks = [(run_job, (setup, job, index_files.get(job.channel)), job) for job in job_list]
-            early = EarlyFinishes(plans, job_list, setup, index_files, pool)
+            early = (
+                EarlyFinishes(plans, job_list, setup, index_files, pool)
+                if pool is not None
+                else None
+            )
             try:
                 window = 2 * workers  # each worker busy, one more job waiting for each
-                results = _run(tasks, pool, progress, finished=early.job_done, window=window)
+                job_done = early.job_done if early is not None else None
+                results = _run(tasks, pool, progress, finished=job_done, window=window)
                 settle()  # and so do the jobs' results
                 files: dict[tuple[str, str], list[dict[str, Any]]] = {}
                 artifacts, skipped, notices = _finish(
@@ -929,7 +934,8 @@ def publish(
                     early,
                 )
             except BaseException:
-                early.cancel()
+                if early is not None:
+                    early.cancel()
                 raise
             folders = [p.name for p in plans]
             if WEB_CHANNEL in folders:  # the codes files go with the landing pages
@@ -1064,15 +1070,15 @@ def _run(
     done: dict[int, T] = {}
     queued = iter(enumerate(tasks))
 
-    def submit(count: int) -> None:
-        for i, (fn, args, _) in itertools.islice(queued, count):
-            futures[pool.submit(fn, *args)] = i
+    def submit(count: int) -> list[Future[T]]:
+        new = [(pool.submit(fn, *args), i) for i, (fn, args, _) in itertools.islice(queued, count)]
+        futures.update(new)
+        return [future for future, _ in new]
 
     try:
         # with ``window``, only so many tasks wait on the pool at a time: what ``finished``
         # submits starts before the rest
-        submit(window or len(tasks))
-        pending = set(futures)
+        pending = set(submit(window or len(tasks)))
         while pending:
             ready, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in sorted(ready, key=futures.__getitem__):
@@ -1082,9 +1088,7 @@ def _run(
                     finished(i, done[i])
                 if progress:
                     progress(len(done), len(tasks), phase + tasks[i][2].describe())
-            before = set(futures)
-            submit(len(ready))
-            pending |= set(futures) - before
+            pending.update(submit(len(ready)))
     except BaseException:
         for f in futures:
             f.cancel()
@@ -1247,6 +1251,19 @@ def run_finish_channel(
     return JobResult(job, artifacts, [], [], ctx.notices, files=ctx.records(skus=False))
 
 
+def _finish_job(plan: ChannelPlan, locale: str) -> Job:
+    """The job of a channel's finish for ``locale`` ("": its ``finish_channel``)."""
+    options = plan.options.model_dump(mode="json")
+    return Job(plan.name, class_path(plan.cls), options, locale, plan.scope)
+
+
+def _channel_finish_task(
+    setup: Setup, plan: ChannelPlan, index_files: dict[str, str]
+) -> Task[JobResult]:
+    job = _finish_job(plan, "")
+    return run_finish_channel, (setup, job, index_files.get(plan.name), plan.locales), job
+
+
 class EarlyFinishes:
     """Finishes started on the pool while jobs still run, so that its workers stay busy to
     the end instead of waiting for the slowest job before any finish begins: every
@@ -1259,17 +1276,15 @@ class EarlyFinishes:
         job_list: list[Job],
         setup: Setup,
         index_files: dict[str, str],
-        pool: Executor | None,
+        pool: Executor,
     ) -> None:
         self.setup, self.index_files, self.pool = setup, index_files, pool
-        self.channels = list(plans) if job_list and pool is not None else []
+        self.channels = list(plans)
         """The channels whose ``finish_channel`` is still to start."""
         self.plans = {
             p.name: p
             for p in plans
-            if pool is not None
-            and p.cls.per_product
-            and p.cls.finish_pieces is Channel.finish_pieces
+            if p.cls.per_product and p.cls.finish_pieces is Channel.finish_pieces
         }
         self.waiting: dict[tuple[str, str], int] = {}
         for job in job_list:
@@ -1282,14 +1297,9 @@ class EarlyFinishes:
     def job_done(self, i: int, result: JobResult) -> None:
         """Job ``i`` is done: start its locale's finish if it was the last one (and the
         channels' finishes with the first)."""
-        if self.pool is None:
-            return
         for p in self.channels:
-            shared = Job(p.name, class_path(p.cls), p.options.model_dump(mode="json"), "", p.scope)
-            index = self.index_files.get(p.name)
-            self.futures[(p.name, "")] = self.pool.submit(
-                run_finish_channel, self.setup, shared, index, p.locales
-            )
+            fn, args, _ = _channel_finish_task(self.setup, p, self.index_files)
+            self.futures[(p.name, "")] = self.pool.submit(fn, *args)
         self.channels = []
         key = (result.job.channel, result.job.locale)
         if key not in self.waiting:
@@ -1299,11 +1309,11 @@ class EarlyFinishes:
         if self.waiting[key]:
             return
         own = [r for _, r in sorted(self.done.pop(key), key=lambda d: d[0])]  # in job order
-        p = self.plans[key[0]]
-        job = Job(p.name, class_path(p.cls), p.options.model_dump(mode="json"), key[1], p.scope)
-        entries = EntryFiles.of(own)
-        index = self.index_files.get(p.name)
-        self.futures[key] = self.pool.submit(run_finish, self.setup, job, entries, index, [])
+        job = _finish_job(self.plans[key[0]], key[1])
+        index = self.index_files.get(key[0])
+        self.futures[key] = self.pool.submit(
+            run_finish, self.setup, job, EntryFiles.of(own), index, []
+        )
 
     def cancel(self) -> None:
         """Cancel the finishes not started yet."""
@@ -1339,21 +1349,19 @@ def _finish(
     tasks: list[Task[JobResult]] = []
     objects, paths = indexes
     for p in plans:
-        options = p.options.model_dump(mode="json")
-        shared_job = Job(p.name, class_path(p.cls), options, "", p.scope)
         index = paths.get(p.name)
         if (p.name, "") not in started:
-            tasks.append((run_finish_channel, (setup, shared_job, index, p.locales), shared_job))
+            tasks.append(_channel_finish_task(setup, p, paths))
         if not p.cls.per_product:
             continue
         channel = p.cls(p.options)
         publication = _for_scope(setup.publication, catalogue, p.scope)
         splits = type(channel).finish_pieces is not Channel.finish_pieces
         for loc in p.locales:
-            own = [r for r in results if r.job.channel == p.name and r.job.locale == loc]
-            job = Job(p.name, class_path(p.cls), options, loc, p.scope)
             if (p.name, loc) in started:
                 continue
+            own = [r for r in results if r.job.channel == p.name and r.job.locale == loc]
+            job = _finish_job(p, loc)
             if not splits:  # the finish reads the jobs' entries itself
                 finishes.append((job, EntryFiles.of(own), 0))
                 continue
