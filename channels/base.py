@@ -576,6 +576,12 @@ class Channel(ABC, Generic[OptionsT]):
     :meth:`finish`) is kept from the last publication into the same folder when made from
     the same inputs (for costly files such as laid-out PDFs). Implied by
     :attr:`reuses_outputs` in a finish."""
+    finish_from_entries: ClassVar[bool] = False
+    """Incremental publishing of a locale's :meth:`finish` as a whole, for a channel that
+    reuses outputs or files: the finish makes its files from its entries alone (with the
+    job's context and the code; not from ``ctx.index``, the moment or files it reads), so a
+    locale whose entries are the same as at the last publication into the same folder keeps
+    every file that finish made, while they are intact, without calling it."""
     start_page: ClassVar[str | None] = None
     """The file to open first in ``OUT/<channel>/<locale>/`` (shown after publishing)."""
     start_rank: ClassVar[int] = 100

@@ -346,6 +346,34 @@ def test_an_edited_listing_or_category_page_is_written_again(
     assert (listing.read_bytes(), page.read_bytes()) == originals
 
 
+def test_a_locale_whose_listings_are_unchanged_keeps_its_finish_without_running_it(
+    example: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The web channel's finish makes its files from its entries alone: a locale whose
+    entries are the same as last time keeps what its finish made, unless a file was edited."""
+    from pim.channels.web import WebChannel
+
+    out = tmp_path / "out"
+    _publish_web(example, out, MOMENT, jobs=1)
+    listing = "web/pl_PL/index.json"
+    before = _inode(out, listing)
+    calls = _calls(monkeypatch, WebChannel, "finish")
+    write_csv(tmp_path / "de.csv", ["sku", "name-de_DE"], ["KT-K10", "Wasserkocher Neu"])
+    example.import_path(tmp_path / "de.csv")
+    _publish_web(example, out, MOMENT, jobs=1)
+    assert [ctx.locale for _, _, ctx in calls] == ["de_DE"]  # not pl_PL's
+    assert _inode(out, listing) == before
+    full = tmp_path / "full"
+    _publish_web(example, full, MOMENT, full=True, jobs=1)
+    assert _files(out) == _files(full)
+    assert _manifest(out) == _manifest(full)
+    calls.clear()
+    (out / "web/pl_PL/categories.json").write_text("{}", encoding="utf-8")  # no SKUs: by checksum
+    _publish_web(example, out, MOMENT, jobs=1)
+    assert [ctx.locale for _, _, ctx in calls] == ["pl_PL"]
+    assert _files(out) == _files(full)
+
+
 def _tree(out: Path) -> dict[str, bytes]:
     return {**_files(out), "manifest.json": (out / "manifest.json").read_bytes()}
 

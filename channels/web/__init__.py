@@ -100,6 +100,7 @@ class WebChannel(Channel[WebOptions]):
     start_page = "index.html"
     start_rank = 0
     reuses_outputs = True
+    finish_from_entries = True
 
     def dependencies(self, ref: ProductRef, ctx: RenderContext) -> Any:
         """The pages a product's page links to: its other locales and its model's variants."""
