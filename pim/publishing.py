@@ -155,9 +155,10 @@ class JobResult:
     """For a finish: what it wrote and kept (:meth:`RenderContext.records`)."""
     index: str | None = None
     """The file of the job's index lines (:data:`pim.revisions.INDEX`), compressed."""
-    entries_file: str | None = None
-    """The file holding :attr:`entries` (pickled), which the finish reads: they do not
-    travel back through the main process."""
+    entries_files: tuple[str, ...] = ()
+    """The files holding :attr:`entries`, which the finish reads (they do not travel back
+    through the main process): a channel that reuses outputs has its products' entries as
+    JSON lines, the rest (all of another channel's) pickled."""
 
     def __getstate__(self) -> dict[str, Any]:
         """Its files travel from a worker as tuples: pickling a job's thousands of frozen
@@ -347,7 +348,7 @@ def run_job(setup: Setup, job: Job, index: IndexFile = None) -> JobResult:
     stem = Path(setup.staging) / REVISION_LINES / uuid.uuid4().hex
     stem.parent.mkdir(exist_ok=True)
     lines, outputs = stem.with_suffix(".jsonl"), stem.with_suffix(".outputs.z")
-    index_file = stem.with_suffix(".index.z")
+    index_file, entries_file = stem.with_suffix(".index.z"), stem.with_suffix(".entries.jsonl")
     reused: list[Artifact] = []
     found: _JobOutput | None = None
     keeps_files = channel.reuses_files and not channel.reuses_outputs
@@ -357,7 +358,8 @@ def run_job(setup: Setup, job: Job, index: IndexFile = None) -> JobResult:
         with lines.open("wb") as sink, relaxed_collection(), settled(), ExitStack() as stack:
             if channel.reuses_outputs:
                 memo = stack.enter_context(revisions.PackedWriter(outputs))
-                found = _JobOutput(skipped, current, sink, memo, reused)
+                entries = stack.enter_context(entries_file.open("wb"))
+                found = _JobOutput(skipped, current, sink, memo, reused, entries)
                 if job.audience is None and channel.needs_index:
                     found.index = stack.enter_context(revisions.PackedWriter(index_file))
                 published = _reusing(cat, channel, ctx, setup, job, audience, found)
@@ -374,10 +376,10 @@ def run_job(setup: Setup, job: Job, index: IndexFile = None) -> JobResult:
             artifacts = channel.render(published, ctx)
     except Exception as exc:
         raise _failure(exc, job, current[0]) from None
-    entries_file = None
-    if ctx.entries:
-        entries_file = str(stem.with_suffix(".entries.pickle"))
-        with open(entries_file, "wb") as fh:
+    given = [str(entries_file)] if found is not None and entries_file.stat().st_size else []
+    if ctx.entries:  # another channel's, or entries of no product
+        given.append(str(stem.with_suffix(".entries.pickle")))
+        with open(given[-1], "wb") as fh:
             pickle.dump(ctx.entries, fh, protocol=pickle.HIGHEST_PROTOCOL)
     return JobResult(
         job,
@@ -388,7 +390,7 @@ def run_job(setup: Setup, job: Job, index: IndexFile = None) -> JobResult:
         str(lines),
         str(outputs) if channel.reuses_outputs else None,
         found.kept if found is not None else 0,
-        entries_file=entries_file,
+        entries_files=tuple(given),
         unresolved=found.unresolved if found is not None else 0,
         index=str(index_file) if found is not None and found.index is not None else None,
         files=ctx.records(skus=False) if keeps_files else None,
@@ -397,21 +399,35 @@ def run_job(setup: Setup, job: Job, index: IndexFile = None) -> JobResult:
 
 @dataclass(frozen=True)
 class EntryFiles:
-    """The files of some jobs' entries (:attr:`JobResult.entries_file`), in job order."""
+    """The files of some jobs' entries (:attr:`JobResult.entries_files`), in job order."""
 
     paths: tuple[str, ...]
 
     @classmethod
     def of(cls, results: Iterable[JobResult]) -> EntryFiles:
-        return cls(tuple(r.entries_file for r in results if r.entries_file is not None))
+        return cls(tuple(path for r in results for path in r.entries_files))
 
     def read(self) -> list[Any]:
         """The entries, in the jobs' order."""
         entries: list[Any] = []
         for path in self.paths:
             with open(path, "rb") as fh:
-                entries += pickle.load(fh)
+                if path.endswith(".jsonl"):  # a JSON array per product
+                    for line in fh:
+                        entries += orjson.loads(line)
+                else:
+                    entries += pickle.load(fh)
         return entries
+
+    def digest(self) -> str | None:
+        """A hash of the entries as the files hold them, if they are JSON (else None)."""
+        if not all(path.endswith(".jsonl") for path in self.paths):
+            return None
+        digest = hashlib.blake2b(digest_size=16)
+        for path in self.paths:
+            with open(path, "rb") as fh:
+                hashlib.file_digest(fh, lambda: digest)
+        return digest.hexdigest()
 
 
 def job_base(
@@ -444,6 +460,8 @@ class _JobOutput:
     """The product outputs (:class:`pim.reuse.ProductOutput`)."""
     reused: list[Artifact]
     """The files kept from the previous publication."""
+    entries: IO[bytes]
+    """Each product's entries for the finish, a JSON array per line (:class:`EntryFiles`)."""
     index: revisions.PackedWriter | None = None
     """Each product's index line (:data:`pim.revisions.INDEX`), for the main audience."""
     unresolved: int = 0
@@ -462,10 +480,10 @@ def _reusing(
     out: _JobOutput,
 ) -> Iterator[ProductView]:
     """The views whose files must be rendered, in SKU order; the others' files are kept from
-    the previous publication (into ``reused``, with their entries and notices put in
-    ``ctx``): those unchanged since without resolving them again, and those whose view
-    turns out the same. Each product's revision line goes to ``sink`` and its output line
-    (what was rendered, from what) to ``memo``."""
+    the previous publication (into ``reused``, with their notices put in ``ctx``): those
+    unchanged since without resolving them again, and those whose view turns out the same.
+    Each product's revision line goes to ``sink``, its output line (what was rendered, from
+    what) to ``memo`` and its entries, as they were or as rendered, to ``entries``."""
     skipped, current, sink, memo, reused = out.skipped, out.current, out.lines, out.memo, out.reused
     base = job_base(channel, job.locale, job.audience, job.scope, ctx.publication)
     previous: dict[str, reuse.ProductOutput] = {}
@@ -509,7 +527,8 @@ def _reusing(
                     continue
                 shared.add(record["path"])
             reused.append(_artifact(record))
-        ctx.entries += output.entries
+        if output.entries != b"[]":
+            out.entries.write(output.entries + b"\n")
         if output.has_notices_or_skips:
             ctx.notices += [
                 Notice(channel.name, job.locale, output.sku, *n) for n in output.notices
@@ -577,10 +596,13 @@ def _reusing(
             ctx.memos,
         )
         ctx.memos = []
+        del ctx.entries[marks[1] :]  # they go to the finish as JSON, as kept ones do
         output = reuse.ProductOutput.of(
             view.sku, key, produced, *facts, _ref_fields(ref) if refs else None, orjson.loads(line)
         )
         memo.write(output.line_bytes())
+        if produced[1]:
+            out.entries.write(output.entries + b"\n")
         if out.index is not None:
             out.index.write(orjson.dumps([view.sku, facts[1], facts[2], output.ref]) + b"\n")
     current[0] = None
@@ -630,11 +652,34 @@ def _recorded_outputs(
     return revisions.outputs(engine, revision, channel, locale, audience, skus)
 
 
+_read_sources: dict[tuple[str, SkuRange | None], dict[str, str]] = {}
+"""The source digests a publication's main process read, by staging folder and SKU range:
+forked workers find them in their memory (:func:`_source_digests`)."""
+
+
+def _sources_read_here(
+    catalogue: Catalogue, staging: str, ranges: Iterable[SkuRange | None]
+) -> dict[str, str]:
+    """:meth:`Catalogue.source_digests` of every product, read by the jobs' SKU ranges (in
+    order) and kept for workers forked later: a republish's workers had each read them
+    again (0.1 s a range and worker)."""
+    sources: dict[str, str] = {}
+    for sku_range in ranges:
+        key = (staging, sku_range)
+        if key not in _read_sources:
+            _read_sources[key] = catalogue.source_digests(sku_range)
+        sources.update(_read_sources[key])
+    return sources
+
+
 @lru_cache(maxsize=4)
 def _source_digests(
     db: str, media_root: str, staging: str, sku_range: SkuRange | None
 ) -> dict[str, str]:
     """:meth:`Catalogue.source_digests`, once per process and publication (``staging``)."""
+    inherited = _read_sources.get((staging, sku_range))
+    if inherited is not None:
+        return inherited
     return _open[(db, media_root)].source_digests(sku_range)
 
 
@@ -988,6 +1033,8 @@ def publish(
             shutil.rmtree(staging, ignore_errors=True)
             for name in [n for n in _inherited if n.startswith(f"{INHERITED}{staging}/")]:
                 del _inherited[name]
+            for read in [k for k in _read_sources if k[0] == str(staging)]:
+                del _read_sources[read]
             _recorded_outputs.cache_clear()  # what inline jobs read
             _source_digests.cache_clear()
     return manifest
@@ -1128,7 +1175,8 @@ def _build_indexes(
     ]
     indexes: dict[str, PublicationIndex] = {}
     for name, p in wanted.items():
-        built = _previous_index(catalogue, setup, p) if name in setup.patch else None
+        ranges = dict.fromkeys(job.sku_range for job in job_list if job.channel == name)
+        built = _previous_index(catalogue, setup, p, ranges) if name in setup.patch else None
         if built is not None:
             indexes[name] = built
             tasks = [t for t in tasks if t[2].channel != name]
@@ -1140,7 +1188,7 @@ def _build_indexes(
 
 
 def _previous_index(
-    catalogue: Catalogue, setup: Setup, plan: ChannelPlan
+    catalogue: Catalogue, setup: Setup, plan: ChannelPlan, ranges: Iterable[SkuRange | None]
 ) -> PublicationIndex | None:
     """A channel's index from what the previous revision kept of it (:data:`INDEX`), with
     only the products changed since resolved again (None without such a revision)."""
@@ -1152,7 +1200,7 @@ def _previous_index(
     channel = plan.cls(plan.options)
     moment = setup.publication.moment
     day = moment.astimezone(ZoneInfo(catalogue.structure.channels[plan.scope].timezone)).date()
-    sources = catalogue.source_digests()
+    sources = _sources_read_here(catalogue, setup.staging, ranges)
     index = PublicationIndex(plan.locales)
     found = []
     for lines in kept:
@@ -1238,14 +1286,19 @@ def run_finish(
     ``entries`` or of the entries in these files."""
     channel, ctx = _finish_context(setup, job, index)
     ctx.pieces = pieces or []
+    cache = ctx.cache if channel.finish_from_entries and not ctx.pieces else None
+    name = ""
+    if cache is not None:  # the entries as the jobs wrote them, not decoded
+        digest = entries.digest() if isinstance(entries, EntryFiles) else None
+        if digest is None:
+            entries = entries.read() if isinstance(entries, EntryFiles) else entries
+        name = FINISHED + cache.key(["entries", digest] if digest else entries)
+        if job.channel in setup.patch:
+            kept = _kept_finish(job, ctx, cache.get(name))
+            if kept is not None:
+                return kept
     if isinstance(entries, EntryFiles):
         entries = entries.read()
-    cache = ctx.cache if channel.finish_from_entries and not ctx.pieces else None
-    name = FINISHED + cache.key(entries) if cache is not None else ""
-    if cache is not None and job.channel in setup.patch:
-        kept = _kept_finish(job, ctx, cache.get(name))
-        if kept is not None:
-            return kept
     try:
         artifacts = channel.finish(entries, ctx)
     except Exception as exc:

@@ -27,7 +27,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Container, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property, lru_cache
 from importlib import resources
@@ -47,9 +47,9 @@ CODE_PACKAGES = ("pim", "pim.channels", "pim.templates", "pim.locales")
 class ProductOutput:
     """What rendering one product produced in one job, and what it was rendered from.
 
-    Its line holds two JSON documents: what tells whether the product changed (read for
-    every product) and what it produced (:attr:`artifacts`, :attr:`entries`…, decoded only
-    for a product whose files are kept)."""
+    Its line holds three JSON documents: what tells whether the product changed (read for
+    every product), what it produced (:attr:`artifacts`…, decoded only for a product whose
+    files are kept) and its :attr:`entries`, never decoded by a job that keeps them."""
 
     sku: str
     key: str
@@ -63,8 +63,11 @@ class ProductOutput:
     """The fields of its :class:`~pim.channels.base.ProductRef`, if it was published."""
     line: list[Any] | None = None
     """Its product line for the revision (:func:`pim.revisions.product_line`), if published."""
-    body: bytes = b"[[],[],[],[],[]]"
-    """The JSON of what it produced: artifacts, entries, notices, skips, memos."""
+    body: bytes = b"[[],[],[],[]]"
+    """The JSON of what it produced besides its entries: artifacts, notices, skips, memos."""
+    entries: bytes = b"[]"
+    """The JSON array of what the channel put in ``ctx.entries`` for it (for its
+    ``finish``), handed on as it is."""
 
     @classmethod
     def of(
@@ -84,14 +87,14 @@ class ProductOutput:
         relative to ``OUT``, checksum, size, SKUs, ``stamp``), its entries, its notices as
         (field, message), the reasons it was left out and what the channel remembered of it
         (:meth:`~pim.channels.base.RenderContext.memo`)."""
-        return cls(sku, key, fingerprint, source, stable, ref, line, orjson.dumps(produced))
+        artifacts, entries, notices, skips, memos = produced
+        body = orjson.dumps([artifacts, notices, skips, memos])
+        return cls(sku, key, fingerprint, source, stable, ref, line, body, orjson.dumps(entries))
 
     @cached_property
-    def _produced(
-        self,
-    ) -> tuple[list[dict[str, Any]], list[Any], list[list[str]], list[str], list[Any]]:
-        artifacts, entries, notices, skips, *memos = orjson.loads(self.body)
-        return artifacts, entries, notices, skips, memos[0] if memos else []
+    def _produced(self) -> tuple[list[dict[str, Any]], list[list[str]], list[str], list[Any]]:
+        artifacts, notices, skips, memos = orjson.loads(self.body)
+        return artifacts, notices, skips, memos
 
     @property
     def artifacts(self) -> list[dict[str, Any]]:
@@ -99,35 +102,30 @@ class ProductOutput:
         return self._produced[0]
 
     @property
-    def entries(self) -> list[Any]:
-        """What the channel put in ``ctx.entries`` for it (for its ``finish``)."""
-        return self._produced[1]
-
-    @property
     def has_notices_or_skips(self) -> bool:
         """Whether it recorded a notice or was left out."""
         produced = self._produced
-        return bool(produced[2] or produced[3])
+        return bool(produced[1] or produced[2])
 
     @property
     def notices(self) -> list[tuple[str, str]]:
         """(field, message) of the notices it recorded."""
-        return [(f, m) for f, m in self._produced[2]]
+        return [(f, m) for f, m in self._produced[1]]
 
     @property
     def skips(self) -> list[str]:
         """Reasons it was left out (by the publication's rules or the channel's)."""
-        return self._produced[3]
+        return self._produced[2]
 
     @property
     def memos(self) -> list[Any]:
         """What the channel remembered of it (:meth:`Channel.kept` gets it back)."""
-        return self._produced[4]
+        return self._produced[3]
 
     def line_bytes(self) -> bytes:
-        """The output as one line: its head, a tab, its body."""
+        """The output as one line: its head, its body and its entries, between tabs."""
         head = [self.sku, self.key, self.fingerprint, self.source, self.stable, self.ref, self.line]
-        return orjson.dumps(head) + b"\t" + self.body + b"\n"
+        return b"%b\t%b\t%b\n" % (orjson.dumps(head), self.body, self.entries)
 
     def stable_on(self, day: date) -> bool:
         """Whether the view is the same on ``day`` (in the channel's time zone)."""
@@ -142,8 +140,8 @@ def stable_on(stable: Sequence[str | None], day: date) -> bool:
 
 def parse(data: bytes, only: Container[str] | None = None) -> dict[str, ProductOutput]:
     """Output lines (:meth:`ProductOutput.line_bytes`) by SKU, of the SKUs in ``only`` when
-    given. Lines of an older version (one JSON array, without what the view was resolved
-    from) never count as unchanged."""
+    given. Lines of older versions are read too (one JSON array, without what the view was
+    resolved from: never unchanged; or the entries inside the body)."""
     outputs = {}
     for raw in data.splitlines():
         if only is not None:
@@ -151,14 +149,27 @@ def parse(data: bytes, only: Container[str] | None = None) -> dict[str, ProductO
             sku = raw[2:end]
             if b"\\" not in sku and sku.decode() not in only:
                 continue
-        head, tab, body = raw.partition(b"\t")
+        head, tab, rest = raw.partition(b"\t")
         if not tab:  # [sku, key, artifacts, entries, notices, skips]
             sku, key, *produced = orjson.loads(raw)
-            outputs[sku] = ProductOutput(sku, key, body=orjson.dumps(produced))
+            outputs[sku] = _older(ProductOutput(sku, key), produced)
             continue
         sku, key, fingerprint, source, stable, ref, line = orjson.loads(head)
-        outputs[sku] = ProductOutput(sku, key, fingerprint, source, tuple(stable), ref, line, body)
+        body, tab, entries = rest.partition(b"\t")
+        facts = (sku, key, fingerprint, source, tuple(stable), ref, line)
+        outputs[sku] = (
+            ProductOutput(*facts, body, entries) if tab else _older(ProductOutput(*facts), body)
+        )
     return outputs
+
+
+def _older(output: ProductOutput, produced: Any) -> ProductOutput:
+    """An output whose body holds its entries too (an older version's line)."""
+    if isinstance(produced, bytes):
+        produced = orjson.loads(produced)
+    artifacts, entries, notices, skips, *memos = produced
+    body = orjson.dumps([artifacts, notices, skips, memos[0] if memos else []])
+    return replace(output, body=body, entries=orjson.dumps(entries))
 
 
 def file_record(

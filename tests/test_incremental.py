@@ -728,3 +728,31 @@ def test_a_damaged_cached_piece_is_laid_out_again(tmp_path: Path) -> None:
     (tmp_path / "cache" / key).write_bytes(stored[:-3])  # truncated
     assert cache.get(key) is None
     assert PieceCache(tmp_path / "cache", b"job", read=False).get(key) is None
+
+
+def test_output_lines_of_every_layout_are_read() -> None:
+    """Outputs recorded by older versions (entries inside the body, or one JSON array)
+    still read: their files are checked and their entries handed on the same way."""
+    import orjson
+
+    from pim import reuse
+
+    produced: Any = (
+        [{"path": "web/de_DE/products/A.json", "stamp": [1, 2]}],
+        [{"sku": "A", "name": "Ä"}],
+        [("name", "cut")],
+        ["why"],
+        [{"memo": 1}],
+    )
+    current = reuse.ProductOutput.of("A", "k", produced, "fp", "src", ("2026-01-01", None))
+    head = orjson.dumps(["A", "k", "fp", "src", ["2026-01-01", None], None, None])
+    entries_in_body = head + b"\t" + orjson.dumps(list(produced)) + b"\n"
+    one_array = orjson.dumps(["A", "k", *produced[:4]]) + b"\n"
+    for data in (current.line_bytes(), entries_in_body, one_array):
+        output = reuse.parse(data)["A"]
+        assert output.artifacts == produced[0]
+        assert orjson.loads(output.entries) == produced[1]
+        assert (output.notices, output.skips) == ([("name", "cut")], ["why"])
+    assert reuse.parse(current.line_bytes())["A"].memos == [{"memo": 1}]
+    assert reuse.parse(entries_in_body)["A"].memos == [{"memo": 1}]
+    assert reuse.parse(one_array)["A"].source is None  # never unchanged
