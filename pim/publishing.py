@@ -503,16 +503,15 @@ def _reusing(
         ctx.previous = reuse.PublishedFiles(setup.out, finished, base)
         for sku, before in _unchanged(setup, job, cat, sources).items():
             deps = None if before.ref is None else channel.dependencies(_ref(before.ref), ctx)
-            if (
-                before.key == reuse.product_key(base, before.fingerprint, deps)
-                and files.all_intact(before)
-                and channel.keeps(before.memos, ctx)
-            ):
+            key = reuse.product_key(base, before.fingerprint, deps)
+            if before.key == key and _still_published(before, files, channel, ctx):
                 kept[sku] = before
         stale = [sku for sku in sources if sku not in kept]
         settle()  # the previous outputs and the index stay for the job
         if previous:  # what a product rendered again may find unchanged: its own files
-            records = (r for sku in stale if sku in previous for r in previous[sku].artifacts)
+            records = (
+                r for sku in stale if sku in previous for r in previous[sku].produced().artifacts
+            )
             files = ctx.published = reuse.PublishedFiles(setup.out, records, base)
         views = _views_of(cat, job, audience, moment, stale, len(sources))
         stream = _merged(sources, kept, views)
@@ -521,7 +520,8 @@ def _reusing(
     def keep(output: reuse.ProductOutput) -> None:
         if output.line is not None:
             out.kept += 1
-        for record in output.artifacts:
+        produced = output.produced()
+        for record in produced.artifacts:
             if not record["skus"]:  # a file several products share: once per job
                 if record["path"] in shared:
                     continue
@@ -529,12 +529,12 @@ def _reusing(
             reused.append(_artifact(record))
         if output.entries != b"[]":
             out.entries.write(output.entries + b"\n")
-        if output.has_notices_or_skips:
+        if produced.notices or produced.skips:
             ctx.notices += [
-                Notice(channel.name, job.locale, output.sku, *n) for n in output.notices
+                Notice(channel.name, job.locale, output.sku, *n) for n in produced.notices
             ]
-            ctx.skipped += [Skip(channel.name, job.locale, output.sku, r) for r in output.skips]
-        channel.kept(output.sku, output.memos, ctx)
+            ctx.skipped += [Skip(channel.name, job.locale, output.sku, r) for r in produced.skips]
+        channel.kept(output.sku, produced.memos, ctx)
         if output.line is not None:
             sink.write(orjson.dumps(output.line) + b"\n")
         memo.write(output.line_bytes())
@@ -566,12 +566,7 @@ def _reusing(
         key = reuse.product_key(base, view.fingerprint, channel.dependencies(ref, ctx))
         line = revisions.product_line(view)
         same = previous.get(view.sku)
-        if (
-            same is not None
-            and same.key == key
-            and files.all_intact(same)
-            and channel.keeps(same.memos, ctx)
-        ):
+        if same is not None and same.key == key and _still_published(same, files, channel, ctx):
             # resolved again (its rows changed, or a day it may change came), but the same
             keep(
                 replace(
@@ -607,6 +602,18 @@ def _reusing(
             out.index.write(orjson.dumps([view.sku, facts[1], facts[2], output.ref]) + b"\n")
     current[0] = None
     out.unresolved = sum(1 for output in kept.values() if output.line is not None)
+
+
+def _still_published(
+    output: reuse.ProductOutput,
+    files: reuse.PublishedFiles,
+    channel: Channel[Any],
+    ctx: RenderContext,
+) -> bool:
+    """Whether the files ``output`` recorded are still as published and the channel can
+    keep them."""
+    produced = output.produced()
+    return files.all_intact(produced.artifacts) and channel.keeps(produced.memos, ctx)
 
 
 def _iso(day: date | None) -> str | None:

@@ -29,11 +29,11 @@ import tempfile
 from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -43,12 +43,25 @@ CODE_PACKAGES = ("pim", "pim.channels", "pim.templates", "pim.locales")
 """The packages whose files make the output: a change to any of them renders everything."""
 
 
+class Produced(NamedTuple):
+    """What a :class:`ProductOutput` produced besides its entries, decoded."""
+
+    artifacts: list[dict[str, Any]]
+    """Its files, as manifest records with the ``stamp`` of the published file."""
+    notices: list[list[str]]
+    """(field, message) of the notices it recorded."""
+    skips: list[str]
+    """Reasons it was left out (by the publication's rules or the channel's)."""
+    memos: list[Any]
+    """What the channel remembered of it (:meth:`Channel.kept` gets it back)."""
+
+
 @dataclass(frozen=True)
 class ProductOutput:
     """What rendering one product produced in one job, and what it was rendered from.
 
     Its line holds three JSON documents: what tells whether the product changed (read for
-    every product), what it produced (:attr:`artifacts`…, decoded only for a product whose
+    every product), what it produced (:meth:`produced`, decoded only for a product whose
     files are kept) and its :attr:`entries`, never decoded by a job that keeps them."""
 
     sku: str
@@ -91,36 +104,11 @@ class ProductOutput:
         body = orjson.dumps([artifacts, notices, skips, memos])
         return cls(sku, key, fingerprint, source, stable, ref, line, body, orjson.dumps(entries))
 
-    @cached_property
-    def _produced(self) -> tuple[list[dict[str, Any]], list[list[str]], list[str], list[Any]]:
-        artifacts, notices, skips, memos = orjson.loads(self.body)
-        return artifacts, notices, skips, memos
-
-    @property
-    def artifacts(self) -> list[dict[str, Any]]:
-        """Its files, as manifest records with the ``stamp`` of the published file."""
-        return self._produced[0]
-
-    @property
-    def has_notices_or_skips(self) -> bool:
-        """Whether it recorded a notice or was left out."""
-        produced = self._produced
-        return bool(produced[1] or produced[2])
-
-    @property
-    def notices(self) -> list[tuple[str, str]]:
-        """(field, message) of the notices it recorded."""
-        return [(f, m) for f, m in self._produced[1]]
-
-    @property
-    def skips(self) -> list[str]:
-        """Reasons it was left out (by the publication's rules or the channel's)."""
-        return self._produced[2]
-
-    @property
-    def memos(self) -> list[Any]:
-        """What the channel remembered of it (:meth:`Channel.kept` gets it back)."""
-        return self._produced[3]
+    def produced(self) -> Produced:
+        """What it produced besides its entries, decoded anew at each call: to be used and
+        dropped. A job that kept the decoded outputs of its thousands of products alive
+        had every collection scan them again (decoding took ten times as long)."""
+        return Produced(*orjson.loads(self.body))
 
     def line_bytes(self) -> bytes:
         """The output as one line: its head, its body and its entries, between tabs."""
@@ -288,9 +276,9 @@ class PublishedFiles:
         except OSError:
             return False
 
-    def all_intact(self, output: ProductOutput) -> bool:
-        """Whether every file of ``output`` is still as it was published."""
-        return all(self.intact(record) for record in output.artifacts)
+    def all_intact(self, records: Iterable[dict[str, Any]]) -> bool:
+        """Whether every file of these records (an output's) is still as it was published."""
+        return all(self.intact(record) for record in records)
 
     def key(self, path: str, inputs: Any) -> str:
         """The key of a file made from ``inputs`` (JSON-compatible) in this job."""

@@ -750,9 +750,9 @@ def test_output_lines_of_every_layout_are_read() -> None:
     one_array = orjson.dumps(["A", "k", *produced[:4]]) + b"\n"
     for data in (current.line_bytes(), entries_in_body, one_array):
         output = reuse.parse(data)["A"]
-        assert output.artifacts == produced[0]
+        assert output.produced().artifacts == produced[0]
         assert orjson.loads(output.entries) == produced[1]
-        assert (output.notices, output.skips) == ([("name", "cut")], ["why"])
-    assert reuse.parse(current.line_bytes())["A"].memos == [{"memo": 1}]
-    assert reuse.parse(entries_in_body)["A"].memos == [{"memo": 1}]
+        assert output.produced()[1:3] == ([["name", "cut"]], ["why"])
+    assert reuse.parse(current.line_bytes())["A"].produced().memos == [{"memo": 1}]
+    assert reuse.parse(entries_in_body)["A"].produced().memos == [{"memo": 1}]
     assert reuse.parse(one_array)["A"].source is None  # never unchanged
