@@ -536,7 +536,7 @@ def _reusing(
             ctx.skipped += [Skip(channel.name, job.locale, output.sku, r) for r in produced.skips]
         channel.kept(output.sku, produced.memos, ctx)
         if output.line is not None:
-            sink.write(orjson.dumps(output.line) + b"\n")
+            sink.write(output.line + b"\n")
         memo.write(output.line_bytes())
         if out.index is not None:
             out.index.write(orjson.dumps([output.sku, output.source, output.stable, output.ref]))
@@ -575,7 +575,7 @@ def _reusing(
                     source=facts[1],
                     stable=facts[2],
                     ref=_ref_fields(ref) if refs else None,
-                    line=orjson.loads(line),
+                    line=line.removesuffix(b"\n"),
                 )
             )
             continue
@@ -593,7 +593,12 @@ def _reusing(
         ctx.memos = []
         del ctx.entries[marks[1] :]  # they go to the finish as JSON, as kept ones do
         output = reuse.ProductOutput.of(
-            view.sku, key, produced, *facts, _ref_fields(ref) if refs else None, orjson.loads(line)
+            view.sku,
+            key,
+            produced,
+            *facts,
+            _ref_fields(ref) if refs else None,
+            line.removesuffix(b"\n"),
         )
         memo.write(output.line_bytes())
         if produced[1]:

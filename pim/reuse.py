@@ -60,9 +60,10 @@ class Produced(NamedTuple):
 class ProductOutput:
     """What rendering one product produced in one job, and what it was rendered from.
 
-    Its line holds three JSON documents: what tells whether the product changed (read for
-    every product), what it produced (:meth:`produced`, decoded only for a product whose
-    files are kept) and its :attr:`entries`, never decoded by a job that keeps them."""
+    Its line holds four JSON documents between tabs: what tells whether the product
+    changed (read for every product), its revision :attr:`line`, what it produced
+    (:meth:`produced`, decoded only for a product whose files are kept) and its
+    :attr:`entries`; a job that keeps the product decodes neither of the last two."""
 
     sku: str
     key: str
@@ -74,8 +75,9 @@ class ProductOutput:
     """The view's :attr:`~pim.view.ProductView.stable` days, as ISO dates."""
     ref: list[Any] | None = None
     """The fields of its :class:`~pim.channels.base.ProductRef`, if it was published."""
-    line: list[Any] | None = None
-    """Its product line for the revision (:func:`pim.revisions.product_line`), if published."""
+    line: bytes | None = None
+    """Its product line for the revision (:func:`pim.revisions.product_line`, without the
+    newline), if published: handed on as it is."""
     body: bytes = b"[[],[],[],[]]"
     """The JSON of what it produced besides its entries: artifacts, notices, skips, memos."""
     entries: bytes = b"[]"
@@ -94,7 +96,7 @@ class ProductOutput:
         source: str,
         stable: tuple[str | None, str | None],
         ref: list[Any] | None = None,
-        line: list[Any] | None = None,
+        line: bytes | None = None,
     ) -> ProductOutput:
         """An output from what the product produced: the records of its files (path
         relative to ``OUT``, checksum, size, SKUs, ``stamp``), its entries, its notices as
@@ -111,9 +113,10 @@ class ProductOutput:
         return Produced(*orjson.loads(self.body))
 
     def line_bytes(self) -> bytes:
-        """The output as one line: its head, its body and its entries, between tabs."""
-        head = [self.sku, self.key, self.fingerprint, self.source, self.stable, self.ref, self.line]
-        return b"%b\t%b\t%b\n" % (orjson.dumps(head), self.body, self.entries)
+        """The output as one line: its head, revision line, body and entries, between tabs."""
+        head = [self.sku, self.key, self.fingerprint, self.source, self.stable, self.ref]
+        line = self.line if self.line is not None else b"null"
+        return b"%b\t%b\t%b\t%b\n" % (orjson.dumps(head), line, self.body, self.entries)
 
     def stable_on(self, day: date) -> bool:
         """Whether the view is the same on ``day`` (in the channel's time zone)."""
@@ -142,12 +145,18 @@ def parse(data: bytes, only: Container[str] | None = None) -> dict[str, ProductO
             sku, key, *produced = orjson.loads(raw)
             outputs[sku] = _older(ProductOutput(sku, key), produced)
             continue
-        sku, key, fingerprint, source, stable, ref, line = orjson.loads(head)
-        body, tab, entries = rest.partition(b"\t")
-        facts = (sku, key, fingerprint, source, tuple(stable), ref, line)
-        outputs[sku] = (
-            ProductOutput(*facts, body, entries) if tab else _older(ProductOutput(*facts), body)
-        )
+        sku, key, fingerprint, source, stable, ref, *given = orjson.loads(head)
+        parts = rest.split(b"\t")
+        if given:  # an older layout: the revision line inside the head
+            parts.insert(0, b"null" if given[0] is None else orjson.dumps(given[0]))
+        facts = (sku, key, fingerprint, source, tuple(stable), ref)
+        if len(parts) == 3:
+            line, body, entries = parts
+            outputs[sku] = ProductOutput(*facts, None if line == b"null" else line, body, entries)
+        else:  # the entries inside the body
+            line, body = parts
+            output = ProductOutput(*facts, None if line == b"null" else line)
+            outputs[sku] = _older(output, body)
     return outputs
 
 

@@ -744,15 +744,22 @@ def test_output_lines_of_every_layout_are_read() -> None:
         ["why"],
         [{"memo": 1}],
     )
-    current = reuse.ProductOutput.of("A", "k", produced, "fp", "src", ("2026-01-01", None))
-    head = orjson.dumps(["A", "k", "fp", "src", ["2026-01-01", None], None, None])
+    line = ["A", "fp", "Ä", "EUR", "1.00", "1.00", None, "in_stock", None]
+    current = reuse.ProductOutput.of(
+        "A", "k", produced, "fp", "src", ("2026-01-01", None), None, orjson.dumps(line)
+    )
+    head = orjson.dumps(["A", "k", "fp", "src", ["2026-01-01", None], None, line])
+    body, entries = orjson.dumps([produced[0], *produced[2:]]), orjson.dumps(produced[1])
+    line_in_head = head + b"\t" + body + b"\t" + entries + b"\n"
     entries_in_body = head + b"\t" + orjson.dumps(list(produced)) + b"\n"
     one_array = orjson.dumps(["A", "k", *produced[:4]]) + b"\n"
-    for data in (current.line_bytes(), entries_in_body, one_array):
+    for data in (current.line_bytes(), line_in_head, entries_in_body, one_array):
         output = reuse.parse(data)["A"]
         assert output.produced().artifacts == produced[0]
         assert orjson.loads(output.entries) == produced[1]
         assert output.produced()[1:3] == ([["name", "cut"]], ["why"])
-    assert reuse.parse(current.line_bytes())["A"].produced().memos == [{"memo": 1}]
-    assert reuse.parse(entries_in_body)["A"].produced().memos == [{"memo": 1}]
+        if data is not one_array:
+            assert output.line is not None and orjson.loads(output.line) == line
+            assert output.produced().memos == [{"memo": 1}]
+            assert reuse.parse(output.line_bytes()) == {"A": output}  # read as written
     assert reuse.parse(one_array)["A"].source is None  # never unchanged
