@@ -684,6 +684,13 @@ def _sources_read_here(
     return sources
 
 
+def _sources_read(staging: str, ranges: Iterable[SkuRange | None]) -> dict[str, str] | None:
+    """The source digests of every product, if the main process read them all."""
+    if not all((staging, r) in _read_sources for r in ranges):
+        return None
+    return {sku: d for r in ranges for sku, d in _read_sources[(staging, r)].items()}
+
+
 @lru_cache(maxsize=4)
 def _source_digests(
     db: str, media_root: str, staging: str, sku_range: SkuRange | None
@@ -904,9 +911,14 @@ def publish_lock(out: Path, wait: float = 0.0) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def catalogue_fingerprint(catalogue: Catalogue) -> str:
-    """A hash of everything published from: structure, products, models (as stored)."""
-    return catalogue.content_digest()
+def catalogue_fingerprint(catalogue: Catalogue, sources: Mapping[str, str] | None = None) -> str:
+    """A hash of everything published from: the structure and what each product is
+    resolved from (:meth:`Catalogue.source_digests`, read unless given)."""
+    digest = hashlib.sha256(catalogue.structure_digest())
+    given = sources if sources is not None else catalogue.source_digests()
+    for sku, source in sorted(given.items()):  # in the same order whatever the collation
+        digest.update(f"{sku}\0{source}\n".encode())
+    return digest.hexdigest()
 
 
 def publish(
@@ -941,7 +953,8 @@ def publish(
         context.campaign.check_moment(context.moment)
     plans = plan_channels(catalogue, channels, locales, options)
     workers = jobs or os.cpu_count() or 1
-    job_list = plan_jobs(plans, workers, catalogue.sku_ranges(workers))
+    ranges = catalogue.sku_ranges(workers)
+    job_list = plan_jobs(plans, workers, ranges)
     with publish_lock(out_dir, wait), relaxed_collection(), settled():
         recover(out_dir)
         revision = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
@@ -976,8 +989,16 @@ def publish(
             inherit = own_pool and not started and processes.get_start_method() == "fork"
             index_files = _index_files(indexes, setup, inherit)
             settle()  # the indexes stay until the end (frozen before the workers fork)
-            # The fingerprint reads the whole table: on a worker, while the jobs run.
-            fingerprint = pool.submit(run_fingerprint, setup) if pool is not None else None
+            # The fingerprint needs every product's source digest: those the index was built
+            # with, else read on a worker while the jobs run.
+            known = _sources_read(str(staging), ranges)
+            fingerprint: Future[str] | str | None = (
+                catalogue_fingerprint(catalogue, known)
+                if known is not None
+                else pool.submit(run_fingerprint, setup)
+                if pool is not None
+                else None
+            )
             tasks = [(run_job, (setup, job, index_files.get(job.channel)), job) for job in job_list]
             early = (
                 EarlyFinishes(plans, job_list, setup, index_files, pool)
@@ -1013,7 +1034,9 @@ def publish(
             carried, previous_paths = previous_manifest.result()
             manifest = _manifest(
                 revision,
-                fingerprint.result() if fingerprint else catalogue_fingerprint(catalogue),
+                fingerprint.result()
+                if isinstance(fingerprint, Future)
+                else fingerprint or catalogue_fingerprint(catalogue),
                 context,
                 plans,
                 artifacts,

@@ -730,6 +730,28 @@ def test_a_damaged_cached_piece_is_laid_out_again(tmp_path: Path) -> None:
     assert PieceCache(tmp_path / "cache", b"job", read=False).get(key) is None
 
 
+def test_the_catalogue_fingerprint_follows_what_is_published_from(
+    example: Catalogue, tmp_path: Path
+) -> None:
+    """Read again on a worker (a first publication) or taken from the digests the index
+    was built with (a republish), the manifest's fingerprint is the same for the same
+    catalogue, and changes with a product."""
+    out = tmp_path / "out"
+    first = _publish_web(example, out, MOMENT)["catalogue_fingerprint"]
+    assert _publish_web(example, out, MOMENT)["catalogue_fingerprint"] == first
+    assert (
+        _publish_web(example, tmp_path / "inline", MOMENT, jobs=1)["catalogue_fingerprint"] == first
+    )
+    write_csv(tmp_path / "de.csv", ["sku", "name-de_DE"], ["KT-K10", "Wasserkocher Neu"])
+    example.import_path(tmp_path / "de.csv")
+    changed = _publish_web(example, out, MOMENT)["catalogue_fingerprint"]
+    assert changed != first
+    assert (
+        _publish_web(example, tmp_path / "full", MOMENT, full=True)["catalogue_fingerprint"]
+        == changed
+    )
+
+
 def test_output_lines_of_every_layout_are_read() -> None:
     """Outputs recorded by older versions (entries inside the body, or one JSON array)
     still read: their files are checked and their entries handed on the same way."""
