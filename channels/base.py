@@ -636,6 +636,12 @@ class Channel(ABC, Generic[OptionsT]):
         """Do one piece of a locale's finish in a worker; the result must pickle."""
         raise NotImplementedError(f"{type(self).__name__} has pieces but no finish_piece")
 
+    def piece_weight(self, piece: Any, ctx: RenderContext) -> float:
+        """About how long :meth:`finish_piece` of ``piece`` takes, against the others: the
+        heaviest start first (so that the last to end is not a long one started last); the
+        results come back in the pieces' order all the same. Default: alike, in order."""
+        return 1.0
+
     def finish_channel(self, ctx: RenderContext) -> list[Artifact]:
         """Write what is shared by every locale (assets, sitemaps), once per publication.
 

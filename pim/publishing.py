@@ -921,6 +921,20 @@ def catalogue_fingerprint(catalogue: Catalogue, sources: Mapping[str, str] | Non
     return digest.hexdigest()
 
 
+def _fingerprint(
+    catalogue: Catalogue, setup: Setup, ranges: list[SkuRange], pool: Executor | None
+) -> Callable[[], str]:
+    """The catalogue's fingerprint, for when the manifest needs it: from the source digests
+    the index was built with, else read on a worker while the jobs run (or at the end)."""
+    known = _sources_read(setup.staging, ranges)
+    if known is not None:
+        value = catalogue_fingerprint(catalogue, known)
+        return lambda: value
+    if pool is not None:
+        return pool.submit(run_fingerprint, setup).result
+    return lambda: catalogue_fingerprint(catalogue)
+
+
 def publish(
     catalogue: Catalogue,
     channels: Sequence[ChannelRef] | None = None,
@@ -989,16 +1003,7 @@ def publish(
             inherit = own_pool and not started and processes.get_start_method() == "fork"
             index_files = _index_files(indexes, setup, inherit)
             settle()  # the indexes stay until the end (frozen before the workers fork)
-            # The fingerprint needs every product's source digest: those the index was built
-            # with, else read on a worker while the jobs run.
-            known = _sources_read(str(staging), ranges)
-            fingerprint: Future[str] | str | None = (
-                catalogue_fingerprint(catalogue, known)
-                if known is not None
-                else pool.submit(run_fingerprint, setup)
-                if pool is not None
-                else None
-            )
+            fingerprint = _fingerprint(catalogue, setup, ranges, pool)
             tasks = [(run_job, (setup, job, index_files.get(job.channel)), job) for job in job_list]
             early = (
                 EarlyFinishes(plans, job_list, setup, index_files, pool)
@@ -1034,9 +1039,7 @@ def publish(
             carried, previous_paths = previous_manifest.result()
             manifest = _manifest(
                 revision,
-                fingerprint.result()
-                if isinstance(fingerprint, Future)
-                else fingerprint or catalogue_fingerprint(catalogue),
+                fingerprint(),
                 context,
                 plans,
                 artifacts,
@@ -1477,6 +1480,16 @@ class EarlyFinishes:
             future.cancel()
 
 
+def _heaviest_first(
+    tasks: list[Task[T]], weights: list[float], pool: Executor | None, progress: Progress | None
+) -> list[T]:
+    """The pieces' results, in their order, the heaviest handed to the pool first."""
+    order = sorted(range(len(tasks)), key=lambda i: -weights[i])  # stable among equals
+    done = _run([tasks[i] for i in order], pool, progress, "layout ")
+    results = dict(zip(order, done, strict=True))
+    return [results[i] for i in range(len(tasks))]
+
+
 def _finish(
     plans: list[ChannelPlan],
     results: list[JobResult],
@@ -1499,6 +1512,7 @@ def _finish(
     finishes: list[tuple[Job, list[Any] | EntryFiles, int]] = []
     staging, media_root = Path(setup.staging), Path(setup.media_root)
     piece_tasks: list[Task[PieceResult]] = []
+    weights: list[float] = []
     for r in results:  # the files jobs made with RenderContext.reuse
         if r.files:
             files.setdefault((r.job.channel, r.job.locale), []).extend(r.files)
@@ -1532,7 +1546,8 @@ def _finish(
                 raise _failure(exc, job, step=" in finish_pieces") from None
             finishes.append((job, entries, len(pieces)))
             piece_tasks += [(run_piece, (setup, job, piece, index), job) for piece in pieces]
-    done_pieces = _run(piece_tasks, pool, progress, "layout ")
+            weights += [channel.piece_weight(piece, ctx) for piece in pieces]
+    done_pieces = _heaviest_first(piece_tasks, weights, pool, progress)
     start = 0
     for job, given, count in finishes:
         pieces = []

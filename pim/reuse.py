@@ -333,6 +333,10 @@ class PieceCache:
         """The key of a piece made from ``inputs`` (JSON-compatible) in this job."""
         return input_key(self.job, inputs)
 
+    def has(self, key: str) -> bool:
+        """Whether a piece of ``key`` is stored (and may be read)."""
+        return self.read and (self.folder / key).is_file()
+
     def get(self, key: str) -> bytes | None:
         """The stored piece of ``key``, if there is one."""
         if not self.read:

@@ -672,6 +672,31 @@ def test_only_the_part_of_a_changed_product_is_laid_out_again(
     assert _files(out) == _files(tmp_path / "full")
 
 
+def test_the_parts_to_lay_out_again_start_before_the_kept_ones(
+    example: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool gets the heaviest pieces first (a part read back from the cache weighs
+    nothing); the finish gets their results in the parts' order all the same."""
+    from pim.channels.pdf import PdfChannel
+
+    monkeypatch.setattr("pim.channels.pdf.catalogue.PART_CARDS", 8)
+    pieces = _calls(monkeypatch, PdfChannel, "finish_piece")
+    out = tmp_path / "out"
+    _publish_edition(example, out, "catalogue", pieces)
+    _change_one_product(example, tmp_path)
+    _publish_edition(example, out, "catalogue", pieces)
+    order = [piece.part for _, piece, _ in pieces]
+    changed = [piece.part for _, piece, _ in pieces if "KT-K10" in _skus_of(piece)]
+    assert sorted(order) == list(range(len(order))) and len(order) >= 3
+    assert changed != [0] and order[: len(changed)] == changed  # first, though not first
+    _publish_edition(example, tmp_path / "full", "catalogue", pieces, full=True)
+    assert _files(out) == _files(tmp_path / "full")
+
+
+def _skus_of(piece: Any) -> list[str]:
+    return [p["sku"] for p in piece.products]
+
+
 def test_the_kept_qr_codes_of_parts_no_longer_laid_out_are_removed(
     example: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -138,6 +138,11 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
 """``publish --configuration NAME``: the options that print one edition only."""
 
 
+LAYOUT_SECONDS = {"datasheets": 0.07, "catalogue": 0.035, "leaflet": 0.035, "labels": 0.01}
+"""Seconds of layout per card, measured on the benchmark machine (for
+:meth:`PdfChannel.piece_weight`: only their ratios matter)."""
+
+
 @dataclass
 class Piece:
     """A piece of a language's editions, laid out in a worker: one edition, or one part of
@@ -281,6 +286,14 @@ class PdfChannel(Channel[PdfOptions]):
             )
             return [leaflet]
         return [self._edition(ctx, path, products, "pdf/datasheet.html", sheets=products)]
+
+    def piece_weight(self, piece: Piece, ctx: RenderContext) -> float:
+        """Roughly the seconds of layout per card here (a data sheet is a page, a label a
+        small part of one); nothing for a part kept in the cache."""
+        if piece.key is not None and ctx.cache is not None and ctx.cache.has(PART + piece.key):
+            return 0.0
+        edition = "datasheets" if piece.edition.startswith("datasheets") else piece.edition
+        return len(piece.products) * LAYOUT_SECONDS.get(edition, 0.05)
 
     def _cached_part(self, piece: Piece, ctx: RenderContext) -> LaidOutPart:
         """A part of an edition as the last publication laid it out from the same cards,
