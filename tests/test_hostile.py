@@ -26,6 +26,7 @@ from pim import Catalogue, CatalogueImportError, publish
 from pim.audit import audit
 from pim.channels.base import Publication
 from pim.channels.pdf import NUMBERS, PART, QR_CODES
+from pim.publishing import FINISHED
 
 HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
 MOMENT = datetime(2026, 12, 1, 10, tzinfo=UTC)
@@ -152,7 +153,7 @@ def test_safe_cases_publish_safely_on_every_channel(
     publish(example, ["web", "feeds", "kiosk", "pdf"], ["en_US"], out, Publication(MOMENT), jobs=1)
     assert network.attempts == [] and _watched == []
     after = {p for p in tmp_path.rglob("*") if "out" not in p.relative_to(tmp_path).parts[:1]}
-    # beside OUT only the lock, the staging folder and the cache of laid-out pieces, whose
+    # beside OUT only the lock, the staging folder and the cache (laid-out pieces, finishes), whose
     # names never come from the catalogue
     cache = tmp_path / ".out.cache"
     written = {p for p in after - before if ".staging" not in str(p)}
@@ -160,7 +161,7 @@ def test_safe_cases_publish_safely_on_every_channel(
         tmp_path / ".out.lock"
     }, "files written outside OUT"
     assert all(
-        p.name in ("pdf", "en_US") or p.name.startswith((PART, NUMBERS, QR_CODES))
+        p.name in ("pdf", "web", "en_US") or p.name.startswith((PART, NUMBERS, QR_CODES, FINISHED))
         for p in written - {tmp_path / ".out.lock", cache}
     )
     # feeds: well-formed to a strict parser, no character XML forbids
