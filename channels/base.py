@@ -632,6 +632,13 @@ class Channel(ABC, Generic[OptionsT]):
         :meth:`finish`. Called in the publishing process: keep it cheap. Default: none."""
         return []
 
+    def join_pieces(self, entries: list[Any], ctx: RenderContext) -> list[Any]:
+        """A second round of pieces, planned once the first are done (their results in
+        ``ctx.pieces``) and run in parallel the same way, e.g. joining what the first laid
+        out in parts; their results follow the first round's in ``ctx.pieces``. Called in
+        the publishing process. Default: none."""
+        return []
+
     def finish_piece(self, piece: Any, ctx: RenderContext) -> Any:
         """Do one piece of a locale's finish in a worker; the result must pickle."""
         raise NotImplementedError(f"{type(self).__name__} has pieces but no finish_piece")

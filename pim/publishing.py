@@ -131,6 +131,10 @@ class Setup:
     (:class:`pim.reuse.PieceCache`); empty: none."""
     full: bool = False
     """A full publication: nothing is taken from ``out`` or the cache."""
+    code: str = ""
+    """The hash of the code publishing (:func:`pim.reuse.code_digest`), taken before the
+    workers start (forked, they inherit it): a worker running other code refuses its jobs,
+    whose outputs would be keyed apart from their siblings'."""
 
 
 @dataclass
@@ -291,6 +295,13 @@ def _merged(
 
 
 def _job_parts(setup: Setup, job: Job) -> tuple[Channel[Any], Catalogue, Publication]:
+    if setup.code and reuse.code_digest() != setup.code:
+        raise ChannelError(
+            "this worker runs other code than the publication (a different version, or the "
+            "installed files changed while publishing): publish again",
+            channel=job.channel,
+            locale=job.locale or None,
+        )
     cls = import_channel(job.channel_class)
     channel = cls(cls.Options.model_validate(job.options))
     cat = _catalogue(setup)
@@ -997,6 +1008,7 @@ def publish(
                 _patched(catalogue, previous, plans),
                 str(out_dir.parent / f".{out_dir.name}.cache"),
                 full,
+                reuse.code_digest(),
             )
             indexes, started = _build_indexes(catalogue, plans, job_list, setup, pool, progress)
             # the pool's workers start with the first task: forked now, they inherit them
@@ -1490,6 +1502,48 @@ def _heaviest_first(
     return [results[i] for i in range(len(tasks))]
 
 
+@dataclass
+class _SplitFinish:
+    """A locale's finish split into pieces: its job, entries, the context the pieces are
+    planned in (their results gather in ``ctx.pieces``) and its index file."""
+
+    job: Job
+    entries: list[Any]
+    ctx: RenderContext
+    index: IndexFile
+
+
+def _run_pieces(
+    split: list[_SplitFinish],
+    step: str,
+    setup: Setup,
+    pool: Executor | None,
+    progress: Progress | None,
+) -> list[tuple[list[Notice], list[dict[str, Any]], Job]]:
+    """One round of pieces (planned by each finish's channel's ``step`` method), run in
+    parallel, heaviest first; each result appended to its finish's ``ctx.pieces``. Returns
+    each piece's notices and the records of its files, with its job."""
+    tasks: list[Task[PieceResult]] = []
+    weights: list[float] = []
+    owners: list[_SplitFinish] = []
+    for f in split:
+        channel = f.ctx.channel
+        try:
+            pieces = getattr(channel, step)(f.entries, f.ctx)
+        except Exception as exc:
+            raise _failure(exc, f.job, step=f" in {step}") from None
+        tasks += [(run_piece, (setup, f.job, piece, f.index), f.job) for piece in pieces]
+        weights += [channel.piece_weight(piece, f.ctx) for piece in pieces]
+        owners += [f] * len(pieces)
+    gathered = []
+    for f, (result, notices, records) in zip(
+        owners, _heaviest_first(tasks, weights, pool, progress), strict=True
+    ):
+        f.ctx.pieces.append(result)
+        gathered.append((notices, records, f.job))
+    return gathered
+
+
 def _finish(
     plans: list[ChannelPlan],
     results: list[JobResult],
@@ -1509,10 +1563,9 @@ def _finish(
     artifacts = [a for r in results for a in r.artifacts]
     skipped = [s for r in results for s in r.skipped]
     notices = [n for r in results for n in r.notices]
-    finishes: list[tuple[Job, list[Any] | EntryFiles, int]] = []
+    finishes: list[tuple[Job, list[Any] | EntryFiles]] = []
+    split: list[_SplitFinish] = []
     staging, media_root = Path(setup.staging), Path(setup.media_root)
-    piece_tasks: list[Task[PieceResult]] = []
-    weights: list[float] = []
     for r in results:  # the files jobs made with RenderContext.reuse
         if r.files:
             files.setdefault((r.job.channel, r.job.locale), []).extend(r.files)
@@ -1533,30 +1586,22 @@ def _finish(
             own = [r for r in results if r.job.channel == p.name and r.job.locale == loc]
             job = _finish_job(p, loc)
             if not splits:  # the finish reads the jobs' entries itself
-                finishes.append((job, EntryFiles.of(own), 0))
+                finishes.append((job, EntryFiles.of(own)))
                 continue
-            entries = EntryFiles.of(own).read()
-            try:
-                ctx = RenderContext(
-                    channel, loc, publication, staging, media_root, objects.get(p.name)
-                )
-                _keep_files(ctx, setup, catalogue, p.scope)
-                pieces = channel.finish_pieces(entries, ctx)
-            except Exception as exc:
-                raise _failure(exc, job, step=" in finish_pieces") from None
-            finishes.append((job, entries, len(pieces)))
-            piece_tasks += [(run_piece, (setup, job, piece, index), job) for piece in pieces]
-            weights += [channel.piece_weight(piece, ctx) for piece in pieces]
-    done_pieces = _heaviest_first(piece_tasks, weights, pool, progress)
-    start = 0
-    for job, given, count in finishes:
-        pieces = []
-        for result, piece_notices, records in done_pieces[start : start + count]:
-            pieces.append(result)
+            ctx = RenderContext(channel, loc, publication, staging, media_root, objects.get(p.name))
+            split.append(_SplitFinish(job, EntryFiles.of(own).read(), ctx, index))
+            _keep_files(ctx, setup, catalogue, p.scope)
+    for step in ("finish_pieces", "join_pieces"):  # two rounds of pieces, each in parallel
+        for piece_notices, records, job in _run_pieces(split, step, setup, pool, progress):
             notices += piece_notices
             files.setdefault((job.channel, job.locale), []).extend(records)
-        start += count
-        tasks.append((run_finish, (setup, job, given, paths.get(job.channel), pieces), job))
+    for f in split:
+        pieces = f.ctx.pieces
+        tasks.append((run_finish, (setup, f.job, f.entries, f.index, pieces), f.job))
+    tasks += [
+        (run_finish, (setup, job, given, paths.get(job.channel), []), job)
+        for job, given in finishes
+    ]
     for done in [*_run(tasks, pool, progress, "finish "), *(f.result() for f in started.values())]:
         artifacts += done.artifacts
         notices += done.notices

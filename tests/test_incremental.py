@@ -677,7 +677,7 @@ def test_the_parts_to_lay_out_again_start_before_the_kept_ones(
 ) -> None:
     """The pool gets the heaviest pieces first (a part read back from the cache weighs
     nothing); the finish gets their results in the parts' order all the same."""
-    from pim.channels.pdf import PdfChannel
+    from pim.channels.pdf import Assembly, PdfChannel, Piece
 
     monkeypatch.setattr("pim.channels.pdf.catalogue.PART_CARDS", 8)
     pieces = _calls(monkeypatch, PdfChannel, "finish_piece")
@@ -685,10 +685,13 @@ def test_the_parts_to_lay_out_again_start_before_the_kept_ones(
     _publish_edition(example, out, "catalogue", pieces)
     _change_one_product(example, tmp_path)
     _publish_edition(example, out, "catalogue", pieces)
-    order = [piece.part for _, piece, _ in pieces]
-    changed = [piece.part for _, piece, _ in pieces if "KT-K10" in _skus_of(piece)]
+    parts = [piece for _, piece, _ in pieces if isinstance(piece, Piece)]
+    order = [piece.part for piece in parts]
+    changed = [piece.part for piece in parts if "KT-K10" in _skus_of(piece)]
     assert sorted(order) == list(range(len(order))) and len(order) >= 3
     assert changed != [0] and order[: len(changed)] == changed  # first, though not first
+    assembly = pieces[-1][1]  # then the edition, assembled from every part
+    assert isinstance(assembly, Assembly) and len(assembly.parts) == len(parts)
     _publish_edition(example, tmp_path / "full", "catalogue", pieces, full=True)
     assert _files(out) == _files(tmp_path / "full")
 

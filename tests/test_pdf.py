@@ -23,6 +23,7 @@ from pypdf import PdfReader
 
 from pim import Catalogue, publish
 from pim.channels.base import Publication
+from pim.channels.pdf import CONFIGURATIONS
 from pim.config import Theme
 from pim.links import Campaign
 
@@ -175,9 +176,13 @@ def test_one_datasheet_file_per_product(example: Catalogue, tmp_path: Path) -> N
     assert len(PdfReader(first).pages) == 1 and sheets[0]["skus"][0] in page_texts(first)[0]
 
 
-def test_leaflet_of_a_campaign(example: Catalogue, tmp_path: Path) -> None:
+def test_leaflet_of_a_campaign(
+    example: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     winter = Campaign("winter", date(2026, 11, 20), date(2027, 1, 6), "WINTER26")
     out = tmp_path / "out"
+    # in parts of a page of cards after the head's (whose code leaves room for fewer)
+    monkeypatch.setattr("pim.channels.pdf.catalogue.PART_OFFERS", 4)
     publish(
         example,
         ["web", "pdf"],
@@ -188,7 +193,16 @@ def test_leaflet_of_a_campaign(example: Catalogue, tmp_path: Path) -> None:
         options={"pdf": {"audiences": []}},
     )
     pdf = out / "pdf/pl_PL/leaflet.pdf"
-    text = " ".join(page_texts(pdf))
+    texts = page_texts(pdf)
+    monkeypatch.setattr("pim.channels.pdf.catalogue.PART_OFFERS", 1000)
+    whole = tmp_path / "whole"
+    options = {"pdf": CONFIGURATIONS["leaflet"]}
+    publish(
+        example, ["pdf"], ["pl_PL"], whole, Publication(MOMENT, campaign=winter), options=options
+    )
+    assert len(texts) >= 3 and texts == page_texts(whole / "pdf/pl_PL/leaflet.pdf")
+    assert all("Oferty specjalne · winter" in t for t in texts), "the running header"
+    text = " ".join(texts)
     assert "WINTER26" in text and "Oferty specjalne" in text
     docs = [json.loads(p.read_text()) for p in (out / "web/pl_PL/products").glob("*.json")]
     offers = {d["sku"]: d for d in docs if d["sale"]}
@@ -251,17 +265,21 @@ def test_catalogue_laid_out_in_parts_keeps_contents_and_page_numbers_right(
     assert reader.trailer["/Root"]["/Lang"] == "en-US"
 
 
-def test_labels_and_data_sheets_laid_out_in_parts_are_numbered_across_them(
+def test_labels_data_sheets_and_leaflet_laid_out_in_parts_are_numbered_across_them(
     example: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Parts of one sheet of labels and of two data sheets, then each edition in one part.
+    # Parts of one sheet of labels, of two data sheets, of a page of the leaflet's offers,
+    # then each edition in one part.
     monkeypatch.setattr("pim.channels.pdf.catalogue.PART_LABEL_SHEETS", 1)
     monkeypatch.setattr("pim.channels.pdf.catalogue.PART_SHEETS", 2)
-    manifest = publish_pdf(example, tmp_path / "parts", jobs=2, catalogue=False, leaflet=False)
+    monkeypatch.setattr("pim.channels.pdf.catalogue.PART_OFFERS", 4)
+    manifest = publish_pdf(example, tmp_path / "parts", jobs=2, catalogue=False)
     monkeypatch.setattr("pim.channels.pdf.catalogue.PART_LABEL_SHEETS", 1000)
     monkeypatch.setattr("pim.channels.pdf.catalogue.PART_SHEETS", 1000)
-    publish_pdf(example, tmp_path / "whole", catalogue=False, leaflet=False)
-    for edition, at_least in (("labels.pdf", 3), ("datasheets-technician.pdf", 5)):
+    monkeypatch.setattr("pim.channels.pdf.catalogue.PART_OFFERS", 1000)
+    publish_pdf(example, tmp_path / "whole", catalogue=False)
+    editions = (("labels.pdf", 3), ("datasheets-technician.pdf", 5), ("leaflet.pdf", 2))
+    for edition, at_least in editions:
         texts = page_texts(tmp_path / "parts/pdf/en_US" / edition)
         assert len(texts) >= at_least, "several parts"
         assert texts == page_texts(tmp_path / "whole/pdf/en_US" / edition)

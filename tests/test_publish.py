@@ -261,6 +261,29 @@ def test_any_executor_runs_the_jobs(example: Catalogue, tmp_path: Path) -> None:
     assert a == b
 
 
+class _OtherCode(ThreadPoolExecutor):
+    """A worker that runs other code than the publishing process (as if its machine had
+    another version installed); one thread, so that the patches never overlap."""
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+        def elsewhere():  # type: ignore[no-untyped-def]
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr("pim.reuse.code_digest", lambda: "0" * 32)
+                return fn(*args, **kwargs)
+
+        return super().submit(elsewhere)
+
+
+def test_a_worker_running_other_code_refuses_its_jobs(example: Catalogue, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    publish(example, ["web"], out=out, jobs=1, context=Publication(MOMENT))
+    before = tree(out)
+    with _OtherCode(1) as pool, pytest.raises(ChannelError, match="other code") as info:
+        publish(example, ["web"], out=out, executor=pool, jobs=2, context=Publication(MOMENT))
+    assert info.value.channel == "web"
+    assert tree(out) == before, "the publication in OUT stays as it was"
+
+
 def test_a_dask_cluster_runs_the_jobs(example: Catalogue, tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     inline = tmp_path / "inline"

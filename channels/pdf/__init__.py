@@ -46,7 +46,7 @@ from pim.channels.pdf.catalogue import LaidOutPart, Section, parts, runs, sectio
 from pim.channels.pdf.fetcher import BASE_URL, ResourceFetcher
 from pim.channels.pdf.images import UnusableImage, print_image
 from pim.channels.pdf.instructions import sheet
-from pim.channels.pdf.personalised import Copy, personalise, slots
+from pim.channels.pdf.personalised import QR_SLOT, Copy, personalise, slots
 from pim.channels.web.documents import page_path, product_document
 from pim.errors import ChannelError
 from pim.i18n import html_lang, language_name, text_direction
@@ -141,6 +141,8 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
 LAYOUT_SECONDS = {"datasheets": 0.07, "catalogue": 0.035, "leaflet": 0.035, "labels": 0.01}
 """Seconds of layout per card, measured on the benchmark machine (for
 :meth:`PdfChannel.piece_weight`: only their ratios matter)."""
+ASSEMBLY_SECONDS = 0.001
+"""Seconds to assemble a page of an edition from its parts, likewise."""
 
 
 @dataclass
@@ -157,6 +159,25 @@ class Piece:
     part: int | None = None
     """Which part of the edition it is (assembled by :meth:`PdfChannel.finish`), if it is
     not all of it."""
+    count: int | None = None
+    """The leaflet's part that opens it: how many offers its head counts."""
+
+
+@dataclass
+class Assembly:
+    """An edition to assemble from its laid-out parts (in a worker, beside the others)."""
+
+    edition: str
+    products: list[dict[str, Any]]
+    parts: list[LaidOutPart]
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """An edition assembled from its parts (what an :class:`Assembly` gives back)."""
+
+    edition: str
+    artifact: Artifact
 
 
 class PdfChannel(Channel[PdfOptions]):
@@ -206,29 +227,43 @@ class PdfChannel(Channel[PdfOptions]):
     def finish_pieces(self, entries: list[Any], ctx: RenderContext) -> list[Piece]:
         """The editions of one language as pieces to lay out in parallel: the catalogue, the
         labels and the data sheets in parts (or whole, for a PDF variant), the leaflet."""
-        cards = _catalogue_cards(entries)
         pieces = []
-        for edition, products in self._editions(entries).items():
+        editions = self._editions(entries)
+        for edition, products in editions.items():
             if self.options.pdf_variant is not None:
                 pieces.append(Piece(edition, products))
             elif ctx.reuse(f"{edition}.pdf", _inputs(ctx, products), _skus(products)) is None:
                 pieces += self._parts(edition, products, ctx)
-        offers = [p for p in cards if "leaflet_qr" in p]
-        if self.options.leaflet and offers:
-            pieces.append(Piece("leaflet", offers))
-            if any(r.language == ctx.locale for r in ctx.publication.recipients):
-                pieces.append(Piece("personalised", offers))
+        offers = editions.get("leaflet")
+        if offers and any(r.language == ctx.locale for r in ctx.publication.recipients):
+            pieces.append(Piece("personalised", offers))
         return pieces
 
+    def join_pieces(self, entries: list[Any], ctx: RenderContext) -> list[Assembly]:
+        """The editions laid out in parts, each to assemble beside the others."""
+        laid_out: dict[str, list[LaidOutPart]] = {}
+        for done in ctx.pieces:
+            if isinstance(done, LaidOutPart):
+                laid_out.setdefault(done.edition, []).append(done)
+        return [
+            Assembly(edition, products, laid_out[edition])
+            for edition, products in self._editions(entries).items()
+            if edition in laid_out
+        ]
+
     def _editions(self, entries: list[Any]) -> dict[str, list[dict[str, Any]]]:
-        """The editions that show every product (catalogue, labels, the combined data sheets
-        of each audience) with their cards, by SKU."""
+        """The editions of a language with their cards, by SKU: those that show every
+        product (catalogue, labels, the combined data sheets of each audience) and the
+        leaflet of the products on sale."""
         cards = _catalogue_cards(entries)
         editions = {}
         if self.options.catalogue:
             editions["catalogue"] = cards
         if self.options.labels and cards:
             editions["labels"] = cards
+        offers = [p for p in cards if "leaflet_qr" in p]
+        if self.options.leaflet and offers:
+            editions["leaflet"] = offers
         for audience in self.options.audiences:
             sheets = sorted(
                 (e for e in entries if e.get("sheet_for") == audience), key=lambda p: p["sku"]
@@ -253,20 +288,55 @@ class PdfChannel(Channel[PdfOptions]):
             if edition == "labels":
                 size = self.options.label_columns * self.options.label_rows
                 size *= layout.PART_LABEL_SHEETS
-            pieces = [Piece(edition, run, part=i) for i, run in enumerate(runs(products, size))]
+            first = []
+            if edition == "leaflet":  # the head's page, then whole pages
+                size = layout.PART_OFFERS
+                first = products[: self._head_cards(products, ctx) + size]
+            rest = runs(products[len(first) :], size)
+            pieces = [
+                Piece(edition, run, part=i)
+                for i, run in enumerate([first, *rest] if first else rest)
+            ]
+            if edition == "leaflet":
+                pieces[0].count = len(products)
         if ctx.cache is not None:
             for piece in pieces:
                 shown = [(s.code, s.labels, s.continued) for s in piece.sections]
                 inputs = _inputs(ctx, piece.products)
-                piece.key = ctx.cache.key([edition, inputs, shown, piece.back])
+                piece.key = ctx.cache.key([edition, inputs, shown, piece.back, piece.count])
         return pieces
 
-    def finish_piece(self, piece: Piece, ctx: RenderContext) -> LaidOutPart | list[Artifact]:
-        """Lay out a part of an edition, or lay out and write a whole edition (unless it
-        is kept from the last publication)."""
+    def _head_cards(self, offers: list[dict[str, Any]], ctx: RenderContext) -> int:
+        """How many cards share the leaflet's first page with its head: laid out once (the
+        head and the first cards, QR codes left as empty slots of their size) and kept in
+        the cache while the head and those cards are the same."""
+        shown = offers[: layout.HEAD_PROBE]
+        name = None
+        if ctx.cache is not None:
+            name = HEAD + ctx.cache.key([len(offers), _inputs(ctx, shown)])
+            found = ctx.cache.get(name)
+            ctx.cache.prune({name}, prefix=HEAD)
+            if found is not None and found.isdigit():
+                return int(found)
+        context = {**self._leaflet_context(ctx, shown, len(offers)), "probe": True}
+        document = self._document("pdf/leaflet.html", ctx, shown, numbered=False, **context)
+        first: dict[str, Any] = document.pages[0].anchors if document.pages else {}
+        count = max(1, sum(anchor.startswith(QR_SLOT) for anchor in first))
+        if name is not None and ctx.cache is not None:
+            ctx.cache.put(name, str(count).encode())
+        return count
+
+    def finish_piece(
+        self, piece: Piece | Assembly, ctx: RenderContext
+    ) -> LaidOutPart | Assembled | list[Artifact]:
+        """Lay out a part of an edition, assemble an edition from its parts, or lay out and
+        write a whole edition (unless it is kept from the last publication)."""
+        path, products = f"{piece.edition}.pdf", piece.products
+        if isinstance(piece, Assembly):
+            assembled = partial(self._assemble, piece.edition, products, piece.parts, ctx)
+            return Assembled(piece.edition, self._edition(ctx, path, products, assembled))
         if piece.part is not None:
             return self._cached_part(piece, ctx)
-        path, products = f"{piece.edition}.pdf", piece.products
         if piece.edition == "catalogue":
             return [self._edition(ctx, path, products, lambda: self.whole_catalogue(products, ctx))]
         if piece.edition == "labels":
@@ -274,22 +344,16 @@ class PdfChannel(Channel[PdfOptions]):
         if piece.edition == "personalised":
             return self._personalised(products, ctx)
         if piece.edition == "leaflet":
-            campaign = ctx.publication.campaign
-            leaflet = self._edition(
-                ctx,
-                path,
-                products,
-                "pdf/leaflet.html",
-                offers=products,
-                campaign=campaign,
-                personal=False,
-            )
-            return [leaflet]
+            context = self._leaflet_context(ctx, products, len(products))
+            return [self._edition(ctx, path, products, "pdf/leaflet.html", **context)]
         return [self._edition(ctx, path, products, "pdf/datasheet.html", sheets=products)]
 
-    def piece_weight(self, piece: Piece, ctx: RenderContext) -> float:
+    def piece_weight(self, piece: Piece | Assembly, ctx: RenderContext) -> float:
         """Roughly the seconds of layout per card here (a data sheet is a page, a label a
-        small part of one); nothing for a part kept in the cache."""
+        small part of one); nothing for a part kept in the cache; an assembly by its
+        pages."""
+        if isinstance(piece, Assembly):
+            return sum(part.pages for part in piece.parts) * ASSEMBLY_SECONDS
         if piece.key is not None and ctx.cache is not None and ctx.cache.has(PART + piece.key):
             return 0.0
         edition = "datasheets" if piece.edition.startswith("datasheets") else piece.edition
@@ -305,7 +369,9 @@ class PdfChannel(Channel[PdfOptions]):
         if data is not None:
             head, _, pdf = data.partition(b"\n")
             found = orjson.loads(head)
-            return LaidOutPart(piece.edition, pdf, found["pages"], found["starts"])
+            return LaidOutPart(
+                piece.edition, pdf, found["pages"], found["starts"], piece.part, piece.key
+            )
         part = self._lay_out_part(piece, ctx)
         head = orjson.dumps({"pages": part.pages, "starts": part.starts})
         cache.put(PART + piece.key, head + b"\n" + part.pdf)
@@ -321,6 +387,9 @@ class PdfChannel(Channel[PdfOptions]):
             document = lay_out("pdf/catalogue.html", ctx, products, **context)
         elif piece.edition == "labels":
             document = lay_out("pdf/labels.html", ctx, products, labels=products, numbered=False)
+        elif piece.edition == "leaflet":
+            context = self._leaflet_context(ctx, products, piece.count)
+            document = lay_out("pdf/leaflet.html", ctx, products, **context, numbered=False)
         else:
             document = lay_out("pdf/datasheet.html", ctx, products, sheets=products, numbered=False)
         starts: dict[str, int] = {}
@@ -328,7 +397,8 @@ class PdfChannel(Channel[PdfOptions]):
             for name in page.anchors:  # a section's anchor is on each page it spans
                 if name.startswith("cat-"):
                     starts.setdefault(name.removeprefix("cat-"), number)
-        return LaidOutPart(piece.edition, self._write(document, ctx), len(document.pages), starts)
+        pdf = self._write(document, ctx)
+        return LaidOutPart(piece.edition, pdf, len(document.pages), starts, piece.part, piece.key)
 
     def _edition(
         self,
@@ -351,22 +421,24 @@ class PdfChannel(Channel[PdfOptions]):
         return ctx.write(path, pdf, skus)
 
     def finish(self, entries: list[Any], ctx: RenderContext) -> list[Artifact]:
-        """Write the editions of one language: assemble the editions laid out in parts,
-        collect the editions the pieces wrote."""
+        """Write the editions of one language: collect the editions the pieces wrote, keep
+        or assemble the others."""
         artifacts = [a for done in ctx.pieces if isinstance(done, list) for a in done]
         if self.options.pdf_variant is not None:
             return artifacts
+        assembled = {done.edition: done for done in ctx.pieces if isinstance(done, Assembled)}
+        artifacts += [done.artifact for done in assembled.values()]
         parts_used: set[str] = set()
-        codes_used = {qr_entry("leaflet.pdf")}  # the one edition laid out whole with a cache
+        codes_used: set[str] = set()
         for edition, products in self._editions(entries).items():
-            planned = self._parts(edition, products, ctx)
-            laid_out = [
-                done
-                for done in ctx.pieces
-                if isinstance(done, LaidOutPart) and done.edition == edition
-            ]
-            assembled = partial(self._assemble, edition, products, laid_out or planned, ctx)
-            artifacts.append(self._edition(ctx, f"{edition}.pdf", products, assembled))
+            planned: list[LaidOutPart] | list[Piece]
+            if edition in assembled:  # from these parts
+                planned = [p for p in ctx.pieces if isinstance(p, LaidOutPart)]
+                planned = [p for p in planned if p.edition == edition]
+            else:  # kept when planned (or changed since: laid out here)
+                planned = self._parts(edition, products, ctx)
+                join = partial(self._assemble, edition, products, planned, ctx)
+                artifacts.append(self._edition(ctx, f"{edition}.pdf", products, join))
             parts_used |= {PART + p.key for p in planned if p.key}
             codes_used |= {qr_entry(_part_name(edition, p.part)) for p in planned}
         if ctx.cache is not None:  # the parts of these editions and their codes, for the next
@@ -415,7 +487,10 @@ class PdfChannel(Channel[PdfOptions]):
             raise ChannelError("personalised leaflets need a campaign", channel=self.name)
         recipients = [r for r in ctx.publication.recipients if r.language == ctx.locale]
         document = self._document(
-            "pdf/leaflet.html", ctx, offers, offers=offers, campaign=campaign, personal=True
+            "pdf/leaflet.html",
+            ctx,
+            offers,
+            **{**self._leaflet_context(ctx, offers, len(offers)), "personal": True},
         )
         found = slots([(page.height, page.anchors) for page in document.pages])
         layout = self._write(document, ctx)
@@ -485,6 +560,21 @@ class PdfChannel(Channel[PdfOptions]):
         numbers = self._page_numbers(ctx, "catalogue", front_pages + offset, cover=True)
         documents = [self._write(front, ctx)] + [part.pdf for part in laid_out]
         return assemble(documents, numbers, html_lang(ctx.locale))
+
+    @staticmethod
+    def _leaflet_context(
+        ctx: RenderContext, offers: list[dict[str, Any]], count: int | None
+    ) -> dict[str, Any]:
+        """What ``pdf/leaflet.html`` needs for these ``offers``; ``count``: the offers of the
+        whole leaflet, when these open it (its head counts them)."""
+        campaign = ctx.publication.campaign
+        return {
+            "offers": offers,
+            "count": count,
+            "campaign": campaign,
+            "personal": False,
+            "probe": False,
+        }
 
     @staticmethod
     def _catalogue_context(
@@ -641,6 +731,8 @@ NUMBERS = "numbers-"
 """The names of the assembled editions' page numbers in the cache (one entry per edition)."""
 QR_CODES = "qr-"
 """The names of an edition's QR codes in the cache, by its path (one entry per edition)."""
+HEAD = "leaflet-head-"
+"""The name of how many cards share the leaflet's first page with its head, in the cache."""
 
 
 def _part_name(edition: str, part: int | None) -> str:

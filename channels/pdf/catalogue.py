@@ -1,7 +1,9 @@
 """The editions in parts: laid out in parallel, kept between publications, then assembled.
 
-The catalogue's sections are grouped into parts; the labels and the data sheets are cut into
-runs of whole pages (labels: whole sheets of them; data sheets: each starts a page).
+The catalogue's sections are grouped into parts; the labels, the data sheets and the leaflet
+are cut into runs of whole pages (labels: whole sheets of them; data sheets: each starts a
+page; the leaflet: its first part opens with its head, the others name it in the running
+header).
 
 A part holds whole category sections while they fit; a larger section is split into parts of
 whole pages' worth of cards (the second and later parts are ``continued``: no heading, the
@@ -22,6 +24,11 @@ PART_SHEETS = 32
 """Data sheets per part (a sheet takes a page or two)."""
 PART_LABEL_SHEETS = 4
 """Sheets of shelf labels per part."""
+PART_OFFERS = 24
+"""Cards per part of the leaflet: whole pages of them (2 × 2 on an A4 page). The first
+part also holds the cards its head leaves room for on the first page."""
+HEAD_PROBE = 12
+"""Cards laid out under the leaflet's head to find how many share its first page."""
 
 
 @dataclass
@@ -45,6 +52,10 @@ class LaidOutPart:
     pages: int
     starts: dict[str, int]
     """Section code → index of the page (in this part) the section starts on."""
+    part: int | None = None
+    """Which part of its edition it is."""
+    key: str | None = None
+    """Its key in the cache of laid-out parts, if it has one."""
 
 
 def sections(cards: list[dict[str, Any]]) -> list[Section]:
