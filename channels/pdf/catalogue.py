@@ -17,12 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-PART_CARDS = 96
+PART_CARDS = 48
 """Cards per part: a multiple of the cards on an A4 page (2 × 4), large enough that the fixed
 cost of a WeasyPrint document (stylesheet, fonts) stays small against its layout."""
-PART_SHEETS = 32
+PART_SHEETS = 16
 """Data sheets per part (a sheet takes a page or two)."""
-PART_LABEL_SHEETS = 4
+PART_LABEL_SHEETS = 2
 """Sheets of shelf labels per part."""
 PART_OFFERS = 24
 """Cards per part of the leaflet: whole pages of them (2 × 2 on an A4 page). The first
