@@ -339,8 +339,12 @@ class PieceCache:
 
     def get(self, key: str) -> bytes | None:
         """The stored piece of ``key``, if there is one."""
-        if not self.read:
-            return None
+        return self.load(key) if self.read else None
+
+    def load(self, key: str) -> bytes | None:
+        """The stored piece of ``key``, even in a full publication: for a piece this
+        publication stored itself (:meth:`put` said so), to read it where it is needed
+        rather than send it there."""
         try:
             stored = (self.folder / key).read_bytes()
         except OSError:
@@ -351,8 +355,9 @@ class PieceCache:
             return None
         return data
 
-    def put(self, key: str, data: bytes) -> None:
-        """Store a piece (a failure to is only logged: the cache is an optimisation)."""
+    def put(self, key: str, data: bytes) -> bool:
+        """Store a piece; whether it is stored (a failure to is only logged: the cache is an
+        optimisation)."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
@@ -362,6 +367,8 @@ class PieceCache:
             os.replace(tmp, self.folder / key)
         except OSError as exc:
             log.warning("could not keep a laid-out piece in %s: %s", self.folder, exc)
+            return False
+        return True
 
     def prune(self, keep: Container[str], *, prefix: str = "") -> None:
         """Remove the stored pieces whose names start with ``prefix`` and are not in ``keep``."""

@@ -672,6 +672,24 @@ def test_only_the_part_of_a_changed_product_is_laid_out_again(
     assert _files(out) == _files(tmp_path / "full")
 
 
+def test_a_part_gone_from_the_cache_before_its_edition_is_assembled_is_laid_out_again(
+    example: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parts' PDFs stay in the cache, where each edition's assembly reads them: one gone
+    from there by then (deleted, damaged) is laid out again, for the same edition."""
+    from pim.channels.pdf import PdfChannel
+    from pim.reuse import PieceCache
+
+    monkeypatch.setattr("pim.channels.pdf.catalogue.PART_CARDS", 8)
+    _publish_edition(example, tmp_path / "kept", "catalogue", [], full=True)
+    laid_out = _calls(monkeypatch, PdfChannel, "_lay_out_part")
+    monkeypatch.setattr(PieceCache, "load", lambda self, key: None)
+    _publish_edition(example, tmp_path / "gone", "catalogue", laid_out, full=True)
+    parts = len(list((tmp_path / ".kept.cache/pdf/de_DE").glob("part-*")))
+    assert parts >= 3 and len(laid_out) == 2 * parts, "each part again for the assembly"
+    assert _files(tmp_path / "gone") == _files(tmp_path / "kept")
+
+
 def test_the_parts_to_lay_out_again_start_before_the_kept_ones(
     example: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -361,21 +361,36 @@ class PdfChannel(Channel[PdfOptions]):
 
     def _cached_part(self, piece: Piece, ctx: RenderContext) -> LaidOutPart:
         """A part of an edition as the last publication laid it out from the same cards,
-        else laid out (and kept for the next)."""
+        else laid out (and kept for the next); its PDF left in the cache, where the edition's
+        assembly reads it (:meth:`_part_pdf`), rather than sent back and forth."""
         cache = ctx.cache
         if cache is None or piece.key is None:
             return self._lay_out_part(piece, ctx)
         data = cache.get(PART + piece.key)
         if data is not None:
-            head, _, pdf = data.partition(b"\n")
-            found = orjson.loads(head)
+            found = orjson.loads(data.partition(b"\n")[0])
             return LaidOutPart(
-                piece.edition, pdf, found["pages"], found["starts"], piece.part, piece.key
+                piece.edition, b"", found["pages"], found["starts"], piece.part, piece.key
             )
         part = self._lay_out_part(piece, ctx)
         head = orjson.dumps({"pages": part.pages, "starts": part.starts})
-        cache.put(PART + piece.key, head + b"\n" + part.pdf)
+        if cache.put(PART + piece.key, head + b"\n" + part.pdf):
+            return replace(part, pdf=b"")
         return part
+
+    def _part_pdf(
+        self, part: LaidOutPart, products: list[dict[str, Any]], ctx: RenderContext
+    ) -> bytes:
+        """A laid-out part's PDF: as laid out, or read from the cache (laid out again if it
+        is gone from there: ``products``, the edition's cards, to plan it)."""
+        if part.pdf:
+            return part.pdf
+        if ctx.cache is not None and part.key is not None:
+            data = ctx.cache.load(PART + part.key)
+            if data is not None:
+                return data.partition(b"\n")[2]
+        planned = self._parts(part.edition, products, ctx)
+        return self._lay_out_part(planned[part.part or 0], ctx).pdf
 
     def _lay_out_part(self, piece: Piece, ctx: RenderContext) -> LaidOutPart:
         """A part of an edition, laid out without page numbers, with where its catalogue
@@ -460,7 +475,8 @@ class PdfChannel(Channel[PdfOptions]):
             return self._assemble_catalogue(products, laid_out, ctx)
         count = sum(part.pages for part in laid_out)
         numbers = self._page_numbers(ctx, edition, count, cover=False)
-        return assemble([part.pdf for part in laid_out], numbers, html_lang(ctx.locale))
+        documents = [self._part_pdf(part, products, ctx) for part in laid_out]
+        return assemble(documents, numbers, html_lang(ctx.locale))
 
     def _page_numbers(self, ctx: RenderContext, edition: str, count: int, *, cover: bool) -> bytes:
         """The page numbers stamped over an assembled edition of ``count`` pages (without a
@@ -558,7 +574,8 @@ class PdfChannel(Channel[PdfOptions]):
                 break
             front_pages = len(front.pages)
         numbers = self._page_numbers(ctx, "catalogue", front_pages + offset, cover=True)
-        documents = [self._write(front, ctx)] + [part.pdf for part in laid_out]
+        documents = [self._write(front, ctx)]
+        documents += [self._part_pdf(part, cards, ctx) for part in laid_out]
         return assemble(documents, numbers, html_lang(ctx.locale))
 
     @staticmethod

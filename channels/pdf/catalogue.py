@@ -17,16 +17,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-PART_CARDS = 48
-"""Cards per part: a multiple of the cards on an A4 page (2 × 4), large enough that the fixed
-cost of a WeasyPrint document (stylesheet, fonts) stays small against its layout."""
-PART_SHEETS = 16
+PART_CARDS = 24
+"""Cards per part: a multiple of the cards on a page (2 × 2 on A4, 2 × 3 or 2 × 4 when they
+are short). Small parts: a changed card lays out little again (about a second, where the
+fixed cost of a WeasyPrint document, stylesheet and fonts, is a fifth)."""
+PART_SHEETS = 8
 """Data sheets per part (a sheet takes a page or two)."""
-PART_LABEL_SHEETS = 2
+PART_LABEL_SHEETS = 1
 """Sheets of shelf labels per part."""
 PART_OFFERS = 24
-"""Cards per part of the leaflet: whole pages of them (2 × 2 on an A4 page). The first
-part also holds the cards its head leaves room for on the first page."""
+"""Cards per part of the leaflet: whole pages of them, as :data:`PART_CARDS`. The first part
+also holds the cards its head leaves room for on the first page."""
 HEAD_PROBE = 12
 """Cards laid out under the leaflet's head to find how many share its first page."""
 
@@ -49,6 +50,7 @@ class LaidOutPart:
 
     edition: str
     pdf: bytes
+    """Its PDF; empty when it is left in the cache of laid-out parts (under :attr:`key`)."""
     pages: int
     starts: dict[str, int]
     """Section code → index of the page (in this part) the section starts on."""
