@@ -63,6 +63,22 @@ def page_texts(pdf: Path) -> list[str]:
     return [" ".join((p.extract_text() or "").split()) for p in PdfReader(pdf).pages]
 
 
+def bookmarks(pdf: Path) -> list[tuple[int, str, int]]:
+    """The outline of ``pdf``: (depth, title, page number) of every item, in order."""
+    reader = PdfReader(pdf)
+    found: list[tuple[int, str, int]] = []
+
+    def walk(items: list[Any], depth: int) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item, depth + 1)
+            else:
+                found.append((depth, item.title, reader.get_destination_page_number(item) + 1))
+
+    walk(reader.outline, 0)
+    return found
+
+
 @pytest.mark.parametrize("locale", LOCALES)
 def test_edition_has_translated_names_and_formatted_prices(out: Path, locale: str) -> None:
     text = " ".join(page_texts(out / "pdf" / locale / "catalogue.pdf"))
@@ -263,6 +279,14 @@ def test_catalogue_laid_out_in_parts_keeps_contents_and_page_numbers_right(
         assert labels[owner] in text, f"page {number} names {labels[owner]!r}: {text[-80:]!r}"
     assert reader.metadata is not None and "Vitrina" in (reader.metadata.title or "")
     assert reader.trailer["/Root"]["/Lang"] == "en-US"
+    # The bookmarks nest as in one part: each section's cards under its heading, across
+    # parts (on other pages: parts of 5 cards are not whole pages).
+    monkeypatch.setattr("pim.channels.pdf.catalogue.PART_CARDS", 1000)
+    publish_pdf(example, tmp_path / "whole", labels=False, leaflet=False, audiences=[])
+    outline = [mark[:2] for mark in bookmarks(tmp_path / "out/pdf/en_US/catalogue.pdf")]
+    whole = [mark[:2] for mark in bookmarks(tmp_path / "whole/pdf/en_US/catalogue.pdf")]
+    assert outline == whole
+    assert sum(depth == 1 for depth, _ in outline) >= 59, "every card under a section"
 
 
 def test_labels_data_sheets_and_leaflet_laid_out_in_parts_are_numbered_across_them(
@@ -283,6 +307,10 @@ def test_labels_data_sheets_and_leaflet_laid_out_in_parts_are_numbered_across_th
         texts = page_texts(tmp_path / "parts/pdf/en_US" / edition)
         assert len(texts) >= at_least, "several parts"
         assert texts == page_texts(tmp_path / "whole/pdf/en_US" / edition)
+        outline = bookmarks(tmp_path / "parts/pdf/en_US" / edition)
+        assert outline == bookmarks(tmp_path / "whole/pdf/en_US" / edition)
+        if edition != "labels.pdf":  # the sheets' and cards' names, on their pages
+            assert len(outline) >= at_least and outline[-1][2] == len(texts)
         for number, text in enumerate(texts, 1):
             assert text.endswith(f"{number} / {len(texts)}"), f"{edition} page {number}"
             assert len(re.findall(r"\b\d+ / \d+\b", text)) == 1, "numbered once"

@@ -13,10 +13,10 @@ Laying out is what a PDF costs, so an edition is laid out only when what it show
 every edition is dated by the publication's day (not its moment), and a file made from the
 same cards (documents and resources, by hash) on the same day, with the same options, theme,
 brand files and code, is kept from the last publication into the same folder
-(:meth:`~pim.channels.base.RenderContext.reuse`). The editions that show every product
-(the catalogue, labels, data sheets) are laid out in parts, which are kept too
-(:class:`~pim.reuse.PieceCache`): a changed product lays out its part again, not the whole
-edition.
+(:meth:`~pim.channels.base.RenderContext.reuse`). The catalogue, labels, data sheets and
+the leaflet are laid out in parts, which are kept too (:class:`~pim.reuse.PieceCache`): a
+changed product lays out its part again, not the whole edition; then each edition is
+assembled from its parts, beside the others (:meth:`PdfChannel.join_pieces`).
 """
 
 from __future__ import annotations
@@ -42,7 +42,14 @@ from pim.campaigns import display, normalise
 from pim.channels.base import Artifact, Channel, ChannelOptions, RenderContext
 from pim.channels.pdf import catalogue as layout
 from pim.channels.pdf.assembly import TOC_SCHEME, assemble
-from pim.channels.pdf.catalogue import LaidOutPart, Section, parts, runs, sections
+from pim.channels.pdf.catalogue import (
+    LaidOutPart,
+    Section,
+    nested_bookmarks,
+    parts,
+    runs,
+    sections,
+)
 from pim.channels.pdf.fetcher import BASE_URL, ResourceFetcher
 from pim.channels.pdf.images import UnusableImage, print_image
 from pim.channels.pdf.instructions import sheet
@@ -370,10 +377,16 @@ class PdfChannel(Channel[PdfOptions]):
         if data is not None:
             found = orjson.loads(data.partition(b"\n")[0])
             return LaidOutPart(
-                piece.edition, b"", found["pages"], found["starts"], piece.part, piece.key
+                piece.edition,
+                b"",
+                found["pages"],
+                found["starts"],
+                piece.part,
+                piece.key,
+                found["nested"],
             )
         part = self._lay_out_part(piece, ctx)
-        head = orjson.dumps({"pages": part.pages, "starts": part.starts})
+        head = orjson.dumps({"pages": part.pages, "starts": part.starts, "nested": part.nested})
         if cache.put(PART + piece.key, head + b"\n" + part.pdf):
             return replace(part, pdf=b"")
         return part
@@ -413,7 +426,16 @@ class PdfChannel(Channel[PdfOptions]):
                 if name.startswith("cat-"):
                     starts.setdefault(name.removeprefix("cat-"), number)
         pdf = self._write(document, ctx)
-        return LaidOutPart(piece.edition, pdf, len(document.pages), starts, piece.part, piece.key)
+        levels = [mark[0] for page in document.pages for mark in page.bookmarks]
+        return LaidOutPart(
+            piece.edition,
+            pdf,
+            len(document.pages),
+            starts,
+            piece.part,
+            piece.key,
+            nested_bookmarks(levels),
+        )
 
     def _edition(
         self,
@@ -476,7 +498,8 @@ class PdfChannel(Channel[PdfOptions]):
         count = sum(part.pages for part in laid_out)
         numbers = self._page_numbers(ctx, edition, count, cover=False)
         documents = [self._part_pdf(part, products, ctx) for part in laid_out]
-        return assemble(documents, numbers, html_lang(ctx.locale))
+        nested = [part.nested for part in laid_out]
+        return assemble(documents, numbers, html_lang(ctx.locale), nested)
 
     def _page_numbers(self, ctx: RenderContext, edition: str, count: int, *, cover: bool) -> bytes:
         """The page numbers stamped over an assembled edition of ``count`` pages (without a
@@ -576,7 +599,8 @@ class PdfChannel(Channel[PdfOptions]):
         numbers = self._page_numbers(ctx, "catalogue", front_pages + offset, cover=True)
         documents = [self._write(front, ctx)]
         documents += [self._part_pdf(part, cards, ctx) for part in laid_out]
-        return assemble(documents, numbers, html_lang(ctx.locale))
+        nested = [0] + [part.nested for part in laid_out]
+        return assemble(documents, numbers, html_lang(ctx.locale), nested)
 
     @staticmethod
     def _leaflet_context(

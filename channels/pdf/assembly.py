@@ -12,10 +12,11 @@ author, dates) from the first document.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Mapping
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
 
 import pikepdf
-from pikepdf import Array, Dictionary, Name, Object, OutlineItem, Pdf, Stream, String
+from pikepdf import Array, Dictionary, Name, Object, Pdf, Stream, String
 
 TOC_SCHEME = "vitrina-toc:"
 """Links of the front matter to sections in later parts are written as ``vitrina-toc:<id>``
@@ -23,21 +24,30 @@ TOC_SCHEME = "vitrina-toc:"
 into links to the named destinations the parts define."""
 
 
-def assemble(documents: list[bytes], numbers: bytes | None, lang: str) -> bytes:
+def assemble(
+    documents: list[bytes], numbers: bytes | None, lang: str, nested: Sequence[int] = ()
+) -> bytes:
     """``documents`` joined in order, stamped with ``numbers`` page by page, with the
-    ``vitrina-toc:`` links resolved; metadata from the first document."""
+    ``vitrina-toc:`` links resolved; metadata from the first document. ``nested``: for each
+    document, how many of its first top-level bookmarks go under the last top-level one
+    before it (a part that continues a section: its cards' names)."""
     out = pikepdf.new()
     destinations: dict[str, Array] = {}
-    bookmarks: list[OutlineItem] = []
+    bookmarks: list[tuple[list[Object], int]] = []
+    count = 0
     parts = [pikepdf.open(io.BytesIO(data)) for data in documents]
-    for part in parts:
+    for i, part in enumerate(parts):
         offset = len(out.pages)
         out.pages.extend(part.pages)
         pages = {page.obj.objgen: out.pages[offset + i].obj for i, page in enumerate(part.pages)}
         for name, target in _destinations(part):
             destinations[name] = _moved(target, pages)
-        with part.open_outline() as outline:
-            bookmarks += [_bookmark(item, pages) for item in outline.root]
+        outline = part.Root.get("/Outlines")
+        if outline is not None and "/First" in outline:
+            # copied after the pages, so that the bookmarks point to the joined pages
+            copied = out.copy_foreign(outline)
+            count += int(copied.get("/Count", 0))
+            bookmarks.append((_siblings(copied.First), nested[i] if i < len(nested) else 0))
     if numbers is not None:
         _stamp(out, pikepdf.open(io.BytesIO(numbers)))
     if destinations:
@@ -45,8 +55,8 @@ def assemble(documents: list[bytes], numbers: bytes | None, lang: str) -> bytes:
         for name in sorted(destinations):
             tree[name] = destinations[name]
         out.Root.Names = pikepdf.Dictionary(Dests=tree.obj)
-    with out.open_outline() as outline:
-        outline.root.extend(bookmarks)
+    if bookmarks:
+        _join_outlines(out, bookmarks, count)
     if parts:
         _resolve_contents_links(out.pages[: len(parts[0].pages)])
         for key, value in parts[0].docinfo.items():
@@ -89,15 +99,54 @@ def _moved(target: Object, pages: Mapping[tuple[int, int], Object]) -> Array:
     return Array([pages[target[0].objgen], *target[1:]])
 
 
-def _bookmark(item: OutlineItem, pages: Mapping[tuple[int, int], Object]) -> OutlineItem:
-    """A part's bookmark (and its children) pointing into the joined document."""
-    moved = OutlineItem(item.title)
-    target = item.destination
-    if isinstance(target, Array) and len(target) and target[0].objgen in pages:
-        moved.destination = _moved(target, pages)
-    moved.is_closed = item.is_closed
-    moved.children.extend(_bookmark(child, pages) for child in item.children)
-    return moved
+def _siblings(first: Object) -> list[Object]:
+    """An outline item and those after it on its level."""
+    items: list[Object] = []
+    item: Object | None = first
+    seen = set()
+    while item is not None and item.objgen not in seen:  # a loop in a damaged outline ends
+        seen.add(item.objgen)
+        items.append(item)
+        item = item.get("/Next")
+    return items
+
+
+def _join_outlines(out: Pdf, bookmarks: list[tuple[list[Object], int]], count: int) -> None:
+    """The parts' top-level bookmarks (their children with them), in order, as the outline
+    of the joined document, the first ``nested`` of a part under the last top-level one
+    before it; ``count``: the open items of every part, as PDF counts them."""
+    top: list[Object] = []
+    for items, nested in bookmarks:
+        if top and nested:
+            count -= _adopt(top[-1], items[:nested])
+            items = items[nested:]
+        top += items
+    root = out.make_indirect(Dictionary(Type=Name.Outlines, Count=count))
+    _chain(root, top)
+    out.Root.Outlines = root
+
+
+def _adopt(parent: Object, children: list[Object]) -> int:
+    """``children`` (top-level bookmarks until now) after ``parent``'s own; how many items
+    are no longer shown at the top (none, unless ``parent`` is closed)."""
+    shown = sum(1 + max(int(child.get("/Count", 0)), 0) for child in children)
+    own = _siblings(parent.First) if "/First" in parent else []
+    _chain(parent, own + children)
+    before = int(parent.get("/Count", 0))
+    parent.Count = before + shown if before >= 0 else before - shown  # negative: closed
+    return 0 if before >= 0 else shown
+
+
+def _chain(parent: Object, items: list[Object]) -> None:
+    """``items`` as the children of ``parent``, in order."""
+    parent.First, parent.Last = items[0], items[-1]
+    for item in items:
+        item.Parent = parent
+        for key in ("/Prev", "/Next"):
+            if key in item:
+                del item[key]
+    for before, after in itertools.pairwise(items):
+        before.Next, after.Prev = after, before
 
 
 def _resolve_contents_links(pages: Iterable[pikepdf.Page]) -> None:

@@ -58,6 +58,22 @@ class LaidOutPart:
     """Which part of its edition it is."""
     key: str | None = None
     """Its key in the cache of laid-out parts, if it has one."""
+    nested: int = 0
+    """How many of its first top-level bookmarks belong under the last one before the part
+    (the names of the cards of a section, or of the leaflet, it continues)."""
+
+
+def nested_bookmarks(levels: list[int]) -> int:
+    """How many top-level bookmarks a part's bookmarks of these ``levels`` (in order) start
+    with before its first of level 1 (a section's heading): those that continue a section
+    of the part before."""
+    count, lowest = 0, None
+    for level in levels:
+        if level == 1:
+            break
+        if lowest is None or level <= lowest:
+            count, lowest = count + 1, level
+    return count
 
 
 def sections(cards: list[dict[str, Any]]) -> list[Section]:
