@@ -233,7 +233,8 @@ class PdfChannel(Channel[PdfOptions]):
 
     def finish_pieces(self, entries: list[Any], ctx: RenderContext) -> list[Piece]:
         """The editions of one language as pieces to lay out in parallel: the catalogue, the
-        labels and the data sheets in parts (or whole, for a PDF variant), the leaflet."""
+        labels, the data sheets and the leaflet in parts (or whole, for a PDF variant), and
+        the personalised leaflets."""
         pieces = []
         editions = self._editions(entries)
         for edition, products in editions.items():
@@ -295,15 +296,13 @@ class PdfChannel(Channel[PdfOptions]):
             if edition == "labels":
                 size = self.options.label_columns * self.options.label_rows
                 size *= layout.PART_LABEL_SHEETS
-            first = []
-            if edition == "leaflet":  # the head's page, then whole pages
+            if edition == "leaflet":  # the head's page and whole pages, then whole pages
                 size = layout.PART_OFFERS
-                first = products[: self._head_cards(products, ctx) + size]
-            rest = runs(products[len(first) :], size)
-            pieces = [
-                Piece(edition, run, part=i)
-                for i, run in enumerate([first, *rest] if first else rest)
-            ]
+                opening = self._head_cards(products, ctx) + size
+                cut = [products[:opening], *runs(products[opening:], size)]
+            else:
+                cut = runs(products, size)
+            pieces = [Piece(edition, run, part=i) for i, run in enumerate(cut)]
             if edition == "leaflet":
                 pieces[0].count = len(products)
         if ctx.cache is not None:

@@ -36,7 +36,7 @@ def assemble(
     bookmarks: list[tuple[list[Object], int]] = []
     count = 0
     parts = [pikepdf.open(io.BytesIO(data)) for data in documents]
-    for i, part in enumerate(parts):
+    for number, part in enumerate(parts):
         offset = len(out.pages)
         out.pages.extend(part.pages)
         pages = {page.obj.objgen: out.pages[offset + i].obj for i, page in enumerate(part.pages)}
@@ -47,7 +47,8 @@ def assemble(
             # copied after the pages, so that the bookmarks point to the joined pages
             copied = out.copy_foreign(outline)
             count += int(copied.get("/Count", 0))
-            bookmarks.append((_siblings(copied.First), nested[i] if i < len(nested) else 0))
+            under = nested[number] if number < len(nested) else 0
+            bookmarks.append((_siblings(copied.First), under))
     if numbers is not None:
         _stamp(out, pikepdf.open(io.BytesIO(numbers)))
     if destinations:
