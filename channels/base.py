@@ -51,7 +51,7 @@ from pim.links import DEFAULT_LANDING_URL, UTM, Campaign, LinkBuilder, PersonalC
 from pim.media import MediaStore
 from pim.reuse import PieceCache, PublishedFiles, file_record, stamp
 from pim.skus import SkuList
-from pim.view import Derivative, ProductView
+from pim.view import EVERYTHING, Derivative, ProductView, Shown
 
 __all__ = [
     "Artifact",
@@ -608,6 +608,12 @@ class Channel(ABC, Generic[OptionsT]):
         in its place among the views :meth:`render` iterates, with what it remembered; a
         channel that writes its products into shared parts copies the product's part here.
         Default: nothing."""
+
+    def shown(self) -> Shown:
+        """What :meth:`render` reads of a view's attributes and after-sales support:
+        resolution leaves the rest out of the views it hands over (a feed listing a dozen
+        fields needn't have every attribute formatted). Default: everything."""
+        return EVERYTHING
 
     def rejects(self, view: ProductView) -> str | None:
         """A reason to leave ``view`` out of this channel (a channel rule), or None."""

@@ -35,7 +35,7 @@ from pim.model import media_table, product_table
 from pim.records import ProductRecord
 from pim.resolve import MediaInfo, Resolver, inherited, media_keys
 from pim.structure import Structure
-from pim.view import ProductView, ResolutionContext
+from pim.view import EVERYTHING, ProductView, ResolutionContext, Shown
 
 log = logging.getLogger(__name__)
 
@@ -434,14 +434,15 @@ class Catalogue:
         moment: datetime | None = None,
         *,
         fingerprints: bool = False,
+        shown: Shown = EVERYTHING,
     ) -> Resolver:
-        """A resolver for one context."""
+        """A resolver for one context (for views of what ``shown`` says)."""
         ctx = (
             ResolutionContext(channel, locale, audience)
             if moment is None
             else ResolutionContext(channel, locale, audience, moment)
         )
-        return Resolver(self.structure, ctx, fingerprints=fingerprints)
+        return Resolver(self.structure, ctx, fingerprints=fingerprints, shown=shown)
 
     def resolve(
         self,
@@ -471,6 +472,7 @@ class Catalogue:
         sku_range: SkuRange | None = None,
         fingerprints: bool = False,
         sources: bool = False,
+        shown: Shown = EVERYTHING,
     ) -> Iterator[ProductView]:
         """Views of every product (not product models) for a context, streamed in SKU order.
 
@@ -479,9 +481,12 @@ class Catalogue:
         the i-th of n disjoint parts, so n processes can share the work; ``sku_range`` (from
         :meth:`sku_ranges`) only the products in that range; ``fingerprints`` sets each
         view's :attr:`~pim.view.ProductView.fingerprint` and ``sources`` its
-        :attr:`~pim.view.ProductView.source` (from the rows as they are read).
+        :attr:`~pim.view.ProductView.source` (from the rows as they are read); ``shown``
+        leaves out of the views what a channel does not show.
         """
-        resolver = self.resolver(channel, locale, audience, moment, fingerprints=fingerprints)
+        resolver = self.resolver(
+            channel, locale, audience, moment, fingerprints=fingerprints, shown=shown
+        )
         models: OrderedDict[str, ProductRecord] = OrderedDict()
         batch: list[ProductRecord] = []
         structure = self.structure_digest() if sources else None

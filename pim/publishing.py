@@ -163,6 +163,9 @@ class JobResult:
     """The files holding :attr:`entries`, which the finish reads (they do not travel back
     through the main process): a channel that reuses outputs has its products' entries as
     JSON lines, the rest (all of another channel's) pickled."""
+    sources: SourceTally | None = None
+    """The source digests of every product in the job's range, tallied, when it resolved
+    them all (the catalogue's fingerprint, without reading every row again)."""
 
     def __getstate__(self) -> dict[str, Any]:
         """Its files travel from a worker as tuples: pickling a job's thousands of frozen
@@ -209,13 +212,18 @@ def run_index_job(setup: Setup, job: Job) -> list[ProductRef]:
     audience = channel.options.audience
     if job.channel not in setup.patch:
         views = cat.views(
-            job.scope, job.locale, audience, publication.moment, sku_range=job.sku_range
+            job.scope,
+            job.locale,
+            audience,
+            publication.moment,
+            sku_range=job.sku_range,
+            shown=channel.shown(),
         )
         return [ProductRef.of(v) for v in _publishable(views, channel, job, [], [None])]
     sources = _sources(setup, job)
     unchanged = _unchanged(setup, job, cat, sources)
     stale = [sku for sku in sources if sku not in unchanged]
-    views = _views_of(cat, job, audience, publication.moment, stale, len(sources))
+    views = _views_of(cat, job, channel, audience, publication.moment, stale, len(sources))
     refs = []
     for item in _merged(sources, unchanged, views):
         if isinstance(item, reuse.ProductOutput):
@@ -254,13 +262,15 @@ def _unchanged(
 def _views_of(
     cat: Catalogue,
     job: Job,
+    channel: Channel[Any],
     audience: str | None,
     moment: datetime,
     skus: list[str] | None = None,
     of: int = -1,
 ) -> Iterator[ProductView]:
     """The views of ``skus`` (``of`` SKUs in the job's range; default: every product in
-    it), in the catalogue's order, with their fingerprints and sources."""
+    it), in the catalogue's order, with their fingerprints and sources, holding what
+    ``channel`` shows."""
     if skus is not None and not skus:
         return iter(())
     return cat.views(
@@ -272,6 +282,7 @@ def _views_of(
         sku_range=job.sku_range,
         fingerprints=True,
         sources=True,
+        shown=channel.shown(),
     )
 
 
@@ -382,6 +393,7 @@ def run_job(setup: Setup, job: Job, index: IndexFile = None) -> JobResult:
                     publication.moment,
                     sku_range=job.sku_range,
                     fingerprints=True,
+                    shown=channel.shown(),
                 )
                 published = _publishable(views, channel, job, skipped, current, sink)
             artifacts = channel.render(published, ctx)
@@ -405,6 +417,7 @@ def run_job(setup: Setup, job: Job, index: IndexFile = None) -> JobResult:
         unresolved=found.unresolved if found is not None else 0,
         index=str(index_file) if found is not None and found.index is not None else None,
         files=ctx.records(skus=False) if keeps_files else None,
+        sources=found.sources if found is not None else None,
     )
 
 
@@ -479,6 +492,8 @@ class _JobOutput:
     """How many published products were kept without resolving them again."""
     kept: int = 0
     """How many published products were kept (their files, entries and memos)."""
+    sources: SourceTally | None = None
+    """Every product's source digest, tallied, when all of them stream as views."""
 
 
 def _reusing(
@@ -504,8 +519,10 @@ def _reusing(
     # What the next publication's keys need of a product's reference (its links).
     refs = channel.needs_index or type(channel).dependencies is not Channel.dependencies
     stream: Iterator[reuse.ProductOutput | ProductView]
+    tally = None
     if job.channel not in setup.patch:  # everything renders: the views stream as they come
-        stream = _views_of(cat, job, audience, moment)
+        stream = _views_of(cat, job, channel, audience, moment)
+        tally = out.sources = SourceTally()
     else:
         assert setup.previous is not None
         sources = _sources(setup, job)
@@ -524,7 +541,7 @@ def _reusing(
                 r for sku in stale if sku in previous for r in previous[sku].produced().artifacts
             )
             files = ctx.published = reuse.PublishedFiles(setup.out, records, base)
-        views = _views_of(cat, job, audience, moment, stale, len(sources))
+        views = _views_of(cat, job, channel, audience, moment, stale, len(sources))
         stream = _merged(sources, kept, views)
     shared: set[str] = set()
 
@@ -561,6 +578,8 @@ def _reusing(
         current[0] = view.sku
         first, last = view.stable
         facts = (view.fingerprint, view.source, (_iso(first), _iso(last)))
+        if tally is not None:
+            tally.add(view.sku, view.source)
         reason = _rejection(view, channel)
         if reason:
             skipped.append(Skip(job.channel, job.locale, view.sku, reason))
@@ -573,8 +592,9 @@ def _reusing(
             if out.index is not None:
                 out.index.write(orjson.dumps([view.sku, facts[1], facts[2], None]) + b"\n")
             continue
-        ref = ProductRef.of(view)
-        key = reuse.product_key(base, view.fingerprint, channel.dependencies(ref, ctx))
+        ref = ProductRef.of(view) if refs else None
+        deps = channel.dependencies(ref, ctx) if ref is not None else None
+        key = reuse.product_key(base, view.fingerprint, deps)
         line = revisions.product_line(view)
         same = previous.get(view.sku)
         if same is not None and same.key == key and _still_published(same, files, channel, ctx):
@@ -585,7 +605,7 @@ def _reusing(
                     fingerprint=view.fingerprint,
                     source=facts[1],
                     stable=facts[2],
-                    ref=_ref_fields(ref) if refs else None,
+                    ref=_ref_fields(ref) if ref is not None else None,
                     line=line.removesuffix(b"\n"),
                 )
             )
@@ -608,7 +628,7 @@ def _reusing(
             key,
             produced,
             *facts,
-            _ref_fields(ref) if refs else None,
+            _ref_fields(ref) if ref is not None else None,
             line.removesuffix(b"\n"),
         )
         memo.write(output.line_bytes())
@@ -922,28 +942,84 @@ def publish_lock(out: Path, wait: float = 0.0) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+@dataclass
+class SourceTally:
+    """Products' source digests added up in any order: a sum of their hashes, so that jobs
+    tally their SKU ranges apart and the main process adds the tallies."""
+
+    total: int = 0
+    count: int = 0
+
+    def add(self, sku: str, source: str) -> None:
+        digest = hashlib.blake2b(f"{sku}\0{source}".encode(), digest_size=16).digest()
+        self.total = (self.total + int.from_bytes(digest, "big")) % _TALLY_MODULUS
+        self.count += 1
+
+    def __iadd__(self, other: SourceTally) -> SourceTally:
+        self.total = (self.total + other.total) % _TALLY_MODULUS
+        self.count += other.count
+        return self
+
+
+_TALLY_MODULUS = 1 << 128
+
+
 def catalogue_fingerprint(catalogue: Catalogue, sources: Mapping[str, str] | None = None) -> str:
     """A hash of everything published from: the structure and what each product is
     resolved from (:meth:`Catalogue.source_digests`, read unless given)."""
+    tally = SourceTally()
+    for sku, source in (sources if sources is not None else catalogue.source_digests()).items():
+        tally.add(sku, source)
+    return _tallied_fingerprint(catalogue, tally)
+
+
+def _tallied_fingerprint(catalogue: Catalogue, tally: SourceTally) -> str:
     digest = hashlib.sha256(catalogue.structure_digest())
-    given = sources if sources is not None else catalogue.source_digests()
-    for sku, source in sorted(given.items()):  # in the same order whatever the collation
-        digest.update(f"{sku}\0{source}\n".encode())
+    digest.update(f"{tally.count}\0{tally.total:032x}".encode())
     return digest.hexdigest()
 
 
 def _fingerprint(
-    catalogue: Catalogue, setup: Setup, ranges: list[SkuRange], pool: Executor | None
-) -> Callable[[], str]:
-    """The catalogue's fingerprint, for when the manifest needs it: from the source digests
-    the index was built with, else read on a worker while the jobs run (or at the end)."""
+    catalogue: Catalogue,
+    setup: Setup,
+    ranges: list[SkuRange],
+    pool: Executor | None,
+    job_list: list[Job],
+) -> Callable[[list[JobResult]], str]:
+    """The catalogue's fingerprint, for when the manifest needs it (given the jobs'
+    results): from the source digests the index was built with, else tallied by jobs that
+    resolve every product of their range, else read on a worker while the jobs run (or at
+    the end)."""
     known = _sources_read(setup.staging, ranges)
     if known is not None:
         value = catalogue_fingerprint(catalogue, known)
-        return lambda: value
+        return lambda results: value
+    if any(_tallies(job, setup) for job in job_list):
+        return lambda results: _tallied_fingerprint(catalogue, _tallied(results, len(ranges)))
     if pool is not None:
-        return pool.submit(run_fingerprint, setup).result
-    return lambda: catalogue_fingerprint(catalogue)
+        future = pool.submit(run_fingerprint, setup)
+        return lambda results: future.result()
+    return lambda results: catalogue_fingerprint(catalogue)
+
+
+def _tallies(job: Job, setup: Setup) -> bool:
+    """Whether ``job`` tallies the source digests of every product in its range."""
+    return import_channel(job.channel_class).reuses_outputs and job.channel not in setup.patch
+
+
+def _tallied(results: list[JobResult], ranges: int) -> SourceTally:
+    """The tally of every product: the first context whose jobs tallied every range."""
+    groups: dict[tuple[str, str, str | None], list[SourceTally]] = {}
+    for r in results:
+        if r.sources is not None:
+            groups.setdefault((r.job.channel, r.job.locale, r.job.audience), []).append(r.sources)
+    tally = SourceTally()
+    for found in groups.values():
+        if len(found) == ranges:
+            for part in found:
+                tally += part
+            return tally
+    raise ChannelError("no context's jobs resolved every product")  # _tallies said one would
 
 
 def publish(
@@ -1015,7 +1091,7 @@ def publish(
             inherit = own_pool and not started and processes.get_start_method() == "fork"
             index_files = _index_files(indexes, setup, inherit)
             settle()  # the indexes stay until the end (frozen before the workers fork)
-            fingerprint = _fingerprint(catalogue, setup, ranges, pool)
+            fingerprint = _fingerprint(catalogue, setup, ranges, pool, job_list)
             tasks = [(run_job, (setup, job, index_files.get(job.channel)), job) for job in job_list]
             early = (
                 EarlyFinishes(plans, job_list, setup, index_files, pool)
@@ -1051,7 +1127,7 @@ def publish(
             carried, previous_paths = previous_manifest.result()
             manifest = _manifest(
                 revision,
-                fingerprint(),
+                fingerprint(results),
                 context,
                 plans,
                 artifacts,
@@ -1265,7 +1341,9 @@ def _previous_index(
         return None  # much changed: resolve on the executor, in parallel
     for loc, (refs, stale) in zip(plan.locales, found, strict=True):
         if stale:
-            views = catalogue.views(plan.scope, loc, channel.options.audience, moment, skus=stale)
+            views = catalogue.views(
+                plan.scope, loc, channel.options.audience, moment, skus=stale, shown=channel.shown()
+            )
             refs += [ProductRef.of(v) for v in views if _rejection(v, channel) is None]
         index.add(refs)
     return index

@@ -37,6 +37,7 @@ from pim.media import DERIVATIVE_FORMATS, DERIVATIVE_SIZES, derivative_key, deri
 from pim.records import ProductRecord, Values
 from pim.structure import MEDIA_TYPES, AttributeDef, Structure
 from pim.view import (
+    EVERYTHING,
     AttributeValue,
     Availability,
     CategoryPath,
@@ -48,6 +49,7 @@ from pim.view import (
     ProductView,
     ResolutionContext,
     SalePrice,
+    Shown,
     Step,
     SupportView,
     TroubleshootingRow,
@@ -157,11 +159,17 @@ def inherited(product: ProductRecord, ancestors: Sequence[ProductRecord]) -> Val
 class Resolver:
     """Resolves products for one context; build once, call :meth:`resolve` many times.
 
-    With ``fingerprints``, each view carries :attr:`ProductView.fingerprint`.
+    With ``fingerprints``, each view carries :attr:`ProductView.fingerprint`; with
+    ``shown``, views hold only the attributes and support a channel shows.
     """
 
     def __init__(
-        self, structure: Structure, ctx: ResolutionContext, *, fingerprints: bool = False
+        self,
+        structure: Structure,
+        ctx: ResolutionContext,
+        *,
+        fingerprints: bool = False,
+        shown: Shown = EVERYTHING,
     ) -> None:
         channel = structure.channels.get(ctx.channel)
         if channel is None:
@@ -215,6 +223,13 @@ class Resolver:
                 )
             )
         self._visible[None] = ()
+        if shown.attributes is not None:
+            wanted = shown.attributes
+            self._visible = {
+                family: tuple(a for a in visible if a.code in wanted)
+                for family, visible in self._visible.items()
+            }
+        self._shows_support = shown.support
         self._documents = tuple(
             attr
             for attr in (structure.attributes.get(c) for c in self.roles.documents)
@@ -373,7 +388,11 @@ class Resolver:
         weight_attr = self._attrs.get(roles.weight or "")
         prices = self._all_money(self._role(values, roles.price, sources))
         images = self._images(values, name, media or {}, self._image_roles.get(family))
-        support = self._support(values, family, name, media or {}, sources)
+        support = (
+            self._support(values, family, name, media or {}, sources)
+            if self._shows_support
+            else None
+        )
         price = self._in_currency(prices)
         # a sale lowers a price
         sale, stable = self._sale(values, sources) if price is not None else (None, ALWAYS)

@@ -33,6 +33,20 @@ class ResolutionContext:
 
 
 @dataclass(frozen=True, slots=True)
+class Shown:
+    """What a channel shows of its views, so that resolution can leave the rest out: the
+    codes of the ``attributes`` it reads (None: every visible one) and whether it shows
+    after-sales ``support``. A view resolved for less has less in its fingerprint too."""
+
+    attributes: frozenset[str] | None = None
+    support: bool = True
+
+
+EVERYTHING = Shown()
+"""What most channels show: the whole view."""
+
+
+@dataclass(frozen=True, slots=True)
 class Money:
     """An amount in a currency and its formatted string for the view's locale."""
 
@@ -248,9 +262,11 @@ class ProductView:
     weight: AttributeValue | None = None
     images: tuple[ImageView, ...] = ()
     attributes: tuple[AttributeValue, ...] = ()
+    """The visible attributes (those the channel shows: :class:`Shown`)."""
     categories: tuple[CategoryPath, ...] = ()
     support: SupportView | None = None
-    """After-sales documents and instructions; None when the product has neither."""
+    """After-sales documents and instructions; None when the product has neither (or the
+    channel shows none: :class:`Shown`)."""
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     """Attribute code → locale its value came from, for localizable values."""
     complete: bool = True

@@ -19,11 +19,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from pim import Catalogue, publish
+from pim import Catalogue, publish, revisions
 from pim.channels.base import Publication
+from pim.channels.feeds import FeedsChannel
 from pim.channels.feeds.formats import FORMATS, FeedItem, escape_attribute, escape_text
 from pim.channels.feeds.text import truncate, xml_text
-from pim.view import Money
+from pim.view import Money, Shown
 
 MOMENT = datetime(2026, 12, 1, 10, tzinfo=UTC)
 G = "{http://base.google.com/ns/1.0}"
@@ -301,3 +302,46 @@ def test_every_writer_gives_back_what_it_was_given(text: str) -> None:
         item.title.replace("\r\n", "\n").replace("\r", "\n"),
     )
     assert {a.get("name"): a.text for a in ceneo.findall("attrs/a")}["EAN"] == item.gtin
+
+
+def test_a_google_feed_resolves_only_the_attributes_it_prints(
+    tmp_path: Path, example_dir: Path
+) -> None:
+    """Without a format listing params, the views hold the attributes of the feed's
+    templates and variant fields alone, and the feed prints them as a full view would."""
+    options = {"google": {"format": "google", "fields": {"title": "{name} ({material})"}}}
+    channel = FeedsChannel(FeedsChannel.Options.model_validate(options))
+    assert channel.shown() == Shown(frozenset({"material", "color", "size"}), support=False)
+    with_params = FeedsChannel(FeedsChannel.Options.model_validate({"y": {"format": "yml"}}))
+    assert with_params.shown().attributes is None
+    with Catalogue.open(tmp_path / "shop.db", media=tmp_path / "media") as cat:
+        cat.import_path(example_dir)
+        out = tmp_path / "out"
+        publish(cat, ["feeds"], ["de_DE"], out=out, context=Publication(MOMENT),
+                options={"feeds": options})  # fmt: skip
+        views = {v.sku: v for v in cat.views("ecommerce", "de_DE", moment=MOMENT)}
+        less = list(cat.views("ecommerce", "de_DE", moment=MOMENT, shown=channel.shown()))
+        assert {a.code for v in less for a in v.attributes} == {"material", "color"}
+        # the publication resolved its views for what the feed shows (their fingerprints)
+        revision = revisions.revisions(cat.engine, out)[0].revision
+        lines = revisions.products(cat.engine, revision)[("feeds", "de_DE", "")]
+        fingerprints = {line[0]: line[1] for line in lines}
+        shown = cat.views(
+            "ecommerce", "de_DE", moment=MOMENT, fingerprints=True, shown=channel.shown()
+        )
+        assert fingerprints == {v.sku: v.fingerprint for v in shown if v.sku in fingerprints}
+        assert len(fingerprints) >= 55
+    items = strict(out / "feeds/de_DE/google.xml").findall("channel/item")
+    titles = {i.findtext(f"{G}id"): i.findtext("title") for i in items}
+    assert len(titles) >= 55
+    materials = 0
+    for sku, title in titles.items():
+        material = views[sku].attribute("material")
+        assert title == f"{views[sku].name} ({material.formatted if material else ''})", sku
+        materials += material is not None
+        color = views[sku].attribute("color") or next(
+            (a for a in views[sku].axes if a.code == "color"), None
+        )
+        item = next(i for i in items if i.findtext(f"{G}id") == sku)
+        assert item.findtext(f"{G}color") == (color.formatted if color else None), sku
+    assert materials >= 5

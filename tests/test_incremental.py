@@ -12,12 +12,14 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from channels_for_tests import NamesChannel
 from helpers import write_csv
 from pypdf import PdfReader
 
 from pim import Catalogue, publish
 from pim.channels.base import Publication
 from pim.errors import ChannelError
+from pim.publishing import catalogue_fingerprint
 
 MOMENT = datetime(2026, 12, 1, 9, tzinfo=UTC)
 LATER = datetime(2026, 12, 3, 9, tzinfo=UTC)
@@ -779,15 +781,19 @@ def test_a_damaged_cached_piece_is_laid_out_again(tmp_path: Path) -> None:
 def test_the_catalogue_fingerprint_follows_what_is_published_from(
     example: Catalogue, tmp_path: Path
 ) -> None:
-    """Read again on a worker (a first publication) or taken from the digests the index
-    was built with (a republish), the manifest's fingerprint is the same for the same
-    catalogue, and changes with a product."""
+    """Tallied by the jobs that resolve every product (a first publication), read again
+    on a worker (a channel that doesn't record its products' sources) or taken from the
+    digests the index was built with (a republish), the manifest's fingerprint is the same
+    for the same catalogue, and changes with a product."""
     out = tmp_path / "out"
     first = _publish_web(example, out, MOMENT)["catalogue_fingerprint"]
+    assert catalogue_fingerprint(example) == first
     assert _publish_web(example, out, MOMENT)["catalogue_fingerprint"] == first
     assert (
         _publish_web(example, tmp_path / "inline", MOMENT, jobs=1)["catalogue_fingerprint"] == first
     )
+    names = publish(example, [NamesChannel], ["en_US"], tmp_path / "names", Publication(MOMENT))
+    assert names["catalogue_fingerprint"] == first
     write_csv(tmp_path / "de.csv", ["sku", "name-de_DE"], ["KT-K10", "Wasserkocher Neu"])
     example.import_path(tmp_path / "de.csv")
     changed = _publish_web(example, out, MOMENT)["catalogue_fingerprint"]

@@ -10,6 +10,7 @@ import pytest
 
 from pim import Catalogue, ProductRecord, ResolutionContext, ResolutionError, Structure
 from pim.resolve import Resolver, resolve_product
+from pim.view import Shown
 
 STRUCTURE = Structure.model_validate(
     {
@@ -234,6 +235,18 @@ def test_views_are_immutable() -> None:
     view = resolve_product(PRODUCT, STRUCTURE, ctx())
     with pytest.raises(dataclasses.FrozenInstanceError):
         view.name = "changed"  # type: ignore[misc]
+
+
+def test_a_view_resolved_for_what_a_channel_shows_leaves_out_the_rest() -> None:
+    full = Resolver(STRUCTURE, ctx(), fingerprints=True).resolve(PRODUCT)
+    shown = Shown(frozenset({"depth"}), support=False)
+    less = Resolver(STRUCTURE, ctx(), fingerprints=True, shown=shown).resolve(PRODUCT)
+    assert [a.code for a in full.attributes] == ["depth", "tagline"]
+    assert [a.code for a in less.attributes] == ["depth"] and less.support is None
+    assert less.attribute("depth") == full.attribute("depth")
+    same = ("name", "description_text", "price", "sale", "availability", "weight", "categories")
+    assert all(getattr(less, f) == getattr(full, f) for f in same)
+    assert less.fingerprint != full.fingerprint  # it shows less
 
 
 def test_slug_is_transliterated() -> None:

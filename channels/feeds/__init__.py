@@ -37,7 +37,7 @@ from pim.channels.web.documents import media_site_path
 from pim.errors import ChannelError
 from pim.links import UTM
 from pim.skus import SkuList
-from pim.view import ProductView
+from pim.view import ProductView, Shown
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_]+)\}")
 _SPACES = re.compile(" {2,}")
@@ -160,6 +160,18 @@ class FeedsChannel(Channel[FeedsOptions]):
         """The feeds of the job :meth:`render` is writing (for :meth:`kept`)."""
         self._intact: dict[str, bool] = {}
         """Whether each feed is published as the last publication left it."""
+
+    def shown(self) -> Shown:
+        """The attributes the feeds print: every one where a format lists them as params,
+        else only those of the variant fields and the text templates; no after-sales."""
+        codes: set[str] = set()
+        for rules in self.options.feeds.values():
+            if rules.spec.params:
+                return Shown(support=False)
+            codes.update(rules.variant_attributes.values())
+            for template in rules.fields.values():
+                codes.update(_Template(template).placeholders)
+        return Shown(frozenset(codes - _VIEW_PLACEHOLDERS), support=False)
 
     def render(self, views: Iterable[ProductView], ctx: RenderContext) -> list[Artifact]:
         """Stream this share's items of every feed into part files (a product kept from the
@@ -484,6 +496,11 @@ class _Template:
         self.parts = _PLACEHOLDER.split(template)
         """Literal text and placeholder names, alternating (names at odd positions)."""
 
+    @property
+    def placeholders(self) -> list[str]:
+        """The names of its placeholders."""
+        return self.parts[1::2]
+
     def fill(self, view: ProductView) -> str:
         """The template with its placeholders filled from ``view``."""
         parts = self.parts
@@ -492,6 +509,10 @@ class _Template:
         else:
             text = "".join(p if i % 2 == 0 else _placeholder(view, p) for i, p in enumerate(parts))
         return _SPACES.sub(" ", text).strip()
+
+
+_VIEW_PLACEHOLDERS = frozenset({"name", "description", "brand", "gtin", "mpn", "sku", "family"})
+"""Placeholders of a feed's templates that name a field of the view, not an attribute."""
 
 
 def _placeholder(view: ProductView, key: str) -> str:
