@@ -14,6 +14,7 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -87,8 +88,14 @@ RICH_TEXT_TAGS = {
 _SPACES = re.compile(r"\s+")
 _TAGS = re.compile(r"<[^>]*>")
 ATTRIBUTE_CACHE_SIZE = 100_000
-RICH_TEXT_CACHE_SIZE = 256
-"""Rich texts kept sanitised: enough for the variants of the models in a batch."""
+SLUG_CACHE_SIZE = 256
+"""Slugs kept by name: enough for the variants of the models in a batch."""
+RICH_TEXT_CACHE_SIZE = 4096
+"""Rich texts kept sanitised in a process, least recently used out: the variants of a model
+share theirs, and shops reuse texts across products (the synthetic benchmark catalogue has
+4,896 different descriptions for 80,000 products: sanitising them was 4.5% of its feed)."""
+RICH_TEXT_CACHED_LENGTH = 4096
+"""Longer rich texts are sanitised each time (the cache stays under ~50 MiB)."""
 _UNCACHED_TYPES = frozenset({"text", "textarea", "identifier", "reference", "gallery"})
 _BLANK_LINES = re.compile(r"\n\s*\n")
 CORE_ROLES = (
@@ -133,6 +140,22 @@ def html_to_text(fragment: str) -> str:
     Sanitised HTML escapes every ``<`` outside a tag, so removing tags is exact.
     """
     return _SPACES.sub(" ", html.unescape(_TAGS.sub(" ", fragment))).strip()
+
+
+def rich_text(text: str) -> tuple[str, str]:
+    """Sanitised HTML of rich text and its plain text (cached: see
+    :data:`RICH_TEXT_CACHE_SIZE`)."""
+    if len(text) > RICH_TEXT_CACHED_LENGTH:
+        return _rich_text(text)
+    return _cached_rich_text(text)
+
+
+def _rich_text(text: str) -> tuple[str, str]:
+    clean = sanitize_html(text)
+    return clean, html_to_text(clean)
+
+
+_cached_rich_text = lru_cache(maxsize=RICH_TEXT_CACHE_SIZE)(_rich_text)
 
 
 def text_to_html(text: str) -> str:
@@ -263,7 +286,6 @@ class Resolver:
         self._localizable: dict[str | None, tuple[AttributeDef, ...]] = {}
         self._prices: dict[tuple[str, str], Money] = {}
         self._derivatives: dict[str, tuple[Derivative, ...]] = {}
-        self._rich: dict[str, tuple[str, str]] = {}
         self._slugs: dict[str, str] = {}
         """Slugs by name: a model's variants often share theirs."""
         self._attribute_cache: dict[tuple[str, Hashable, str | None], AttributeValue] = {}
@@ -370,7 +392,7 @@ class Resolver:
         description = self._role(values, roles.description, sources) or ""
         desc_attr = self._attrs.get(roles.description or "")
         if desc_attr is not None and desc_attr.wysiwyg:
-            description_html, description_text = self._rich_text(description)
+            description_html, description_text = rich_text(description)
         else:
             description_html = text_to_html(description)
             description_text = _SPACES.sub(" ", description).strip()
@@ -449,21 +471,10 @@ class Resolver:
         slug = self._slugs.get(name)
         if slug is None:
             slug = slugify(name, max_length=80, word_boundary=True)
-            if len(self._slugs) >= RICH_TEXT_CACHE_SIZE:
+            if len(self._slugs) >= SLUG_CACHE_SIZE:
                 self._slugs.clear()
             self._slugs[name] = slug
         return slug or product_slug(name, sku)
-
-    def _rich_text(self, text: str) -> tuple[str, str]:
-        """Sanitised HTML of rich text and its plain text (cached: variants share texts)."""
-        done = self._rich.get(text)
-        if done is None:
-            clean = sanitize_html(text)
-            done = (clean, html_to_text(clean))
-            if len(self._rich) >= RICH_TEXT_CACHE_SIZE:
-                self._rich.clear()
-            self._rich[text] = done
-        return done
 
     def _in_currency(self, prices: tuple[Money, ...]) -> Money | None:
         """The price in the channel's currency for the locale, if the collection has one."""
@@ -588,7 +599,7 @@ class Resolver:
         if kind in ("reference", "gallery"):
             return tuple(data), ", ".join(data), None
         if kind == "textarea" and attr.wysiwyg:
-            clean, text = self._rich_text(data)
+            clean, text = rich_text(data)
             return clean, text, None
         return data, str(data), None
 
