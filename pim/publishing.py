@@ -995,7 +995,14 @@ def _fingerprint(
         value = catalogue_fingerprint(catalogue, known)
         return lambda results: value
     if any(_tallies(job, setup) for job in job_list):
-        return lambda results: _tallied_fingerprint(catalogue, _tallied(results, len(ranges)))
+
+        def tallied(results: list[JobResult]) -> str:
+            tally = _tallied(results, len(ranges))
+            if tally is None:  # no context's jobs covered every range: read the rows here
+                return catalogue_fingerprint(catalogue)
+            return _tallied_fingerprint(catalogue, tally)
+
+        return tallied
     if pool is not None:
         future = pool.submit(run_fingerprint, setup)
         return lambda results: future.result()
@@ -1007,19 +1014,23 @@ def _tallies(job: Job, setup: Setup) -> bool:
     return import_channel(job.channel_class).reuses_outputs and job.channel not in setup.patch
 
 
-def _tallied(results: list[JobResult], ranges: int) -> SourceTally:
-    """The tally of every product: the first context whose jobs tallied every range."""
-    groups: dict[tuple[str, str, str | None], list[SourceTally]] = {}
+def _tallied(results: list[JobResult], ranges: int) -> SourceTally | None:
+    """The tally of every product, from the first context whose jobs tallied every one of
+    the ``ranges`` SKU ranges (or one job all of them); None if none did."""
+    groups: dict[tuple[str, str, str | None], list[JobResult]] = {}
     for r in results:
         if r.sources is not None:
-            groups.setdefault((r.job.channel, r.job.locale, r.job.audience), []).append(r.sources)
-    tally = SourceTally()
+            groups.setdefault((r.job.channel, r.job.locale, r.job.audience), []).append(r)
     for found in groups.values():
-        if len(found) == ranges:
-            for part in found:
-                tally += part
+        whole = next((r for r in found if r.job.sku_range is None), None)
+        if whole is not None:
+            return whole.sources
+        if len({r.job.sku_range for r in found}) == ranges:
+            tally = SourceTally()
+            for r in found:
+                tally += r.sources or SourceTally()
             return tally
-    raise ChannelError("no context's jobs resolved every product")  # _tallies said one would
+    return None
 
 
 def publish(

@@ -338,6 +338,32 @@ def test_a_failure_while_swapping_puts_the_previous_channels_back(
     assert not list(tmp_path.glob(".out.staging-*"))
 
 
+def test_the_catalogue_is_tallied_from_a_context_whose_jobs_saw_every_product() -> None:
+    """Jobs add up their products' source digests in any order; a context whose jobs did
+    not cover every SKU range gives no tally (the rows are read again instead)."""
+    from pim.publishing import Job, JobResult, SourceTally, _tallied
+
+    products = {f"P{i:03}": f"source-{i}" for i in range(20)}
+    whole = SourceTally()
+    for sku, source in reversed(products.items()):
+        whole.add(sku, source)
+
+    def result(locale: str, sku_range: tuple[str | None, str | None] | None) -> JobResult:
+        low, high = sku_range or (None, None)
+        tally = SourceTally()
+        for sku, source in products.items():
+            if (low is None or sku >= low) and (high is None or sku < high):
+                tally.add(sku, source)
+        job = Job("x", "m:X", {}, locale, "ecommerce", sku_range=sku_range)
+        return JobResult(job, [], [], [], sources=tally)
+
+    halves = [(None, "P010"), ("P010", None)]
+    assert _tallied([result("de_DE", r) for r in halves], 2) == whole
+    assert _tallied([result("de_DE", halves[0]), result("pl_PL", None)], 2) == whole
+    assert _tallied([result("de_DE", halves[0]), result("pl_PL", halves[1])], 2) is None
+    assert _tallied([result("de_DE", halves[0])], 2) is None
+
+
 def test_a_job_result_comes_back_from_a_worker_whole() -> None:
     import pickle
 
