@@ -984,7 +984,7 @@ def _fingerprint(
     setup: Setup,
     ranges: list[SkuRange],
     pool: Executor | None,
-    job_list: list[Job],
+    plans: list[ChannelPlan],
 ) -> Callable[[list[JobResult]], str]:
     """The catalogue's fingerprint, for when the manifest needs it (given the jobs'
     results): from the source digests the index was built with, else tallied by jobs that
@@ -994,7 +994,8 @@ def _fingerprint(
     if known is not None:
         value = catalogue_fingerprint(catalogue, known)
         return lambda results: value
-    if any(_tallies(job, setup) for job in job_list):
+    # a channel reusing outputs resolves every product when none is kept: its jobs tally
+    if any(p.cls.reuses_outputs and p.name not in setup.patch for p in plans):
 
         def tallied(results: list[JobResult]) -> str:
             tally = _tallied(results, len(ranges))
@@ -1007,11 +1008,6 @@ def _fingerprint(
         future = pool.submit(run_fingerprint, setup)
         return lambda results: future.result()
     return lambda results: catalogue_fingerprint(catalogue)
-
-
-def _tallies(job: Job, setup: Setup) -> bool:
-    """Whether ``job`` tallies the source digests of every product in its range."""
-    return import_channel(job.channel_class).reuses_outputs and job.channel not in setup.patch
 
 
 def _tallied(results: list[JobResult], ranges: int) -> SourceTally | None:
@@ -1102,7 +1098,7 @@ def publish(
             inherit = own_pool and not started and processes.get_start_method() == "fork"
             index_files = _index_files(indexes, setup, inherit)
             settle()  # the indexes stay until the end (frozen before the workers fork)
-            fingerprint = _fingerprint(catalogue, setup, ranges, pool, job_list)
+            fingerprint = _fingerprint(catalogue, setup, ranges, pool, plans)
             tasks = [(run_job, (setup, job, index_files.get(job.channel)), job) for job in job_list]
             early = (
                 EarlyFinishes(plans, job_list, setup, index_files, pool)
