@@ -1065,7 +1065,7 @@ def publish(
     job_list = plan_jobs(plans, workers, ranges)
     with publish_lock(out_dir, wait), relaxed_collection(), settled():
         recover(out_dir)
-        revision = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+        revision = revisions.new_revision(datetime.now(UTC))
         staging = out_dir.parent / f".{out_dir.name}.staging-{revision}"
         try:
             staging.mkdir(parents=True)
@@ -1174,14 +1174,15 @@ def publish(
 
 
 def _reusable_revision(catalogue: Catalogue, out_dir: Path, plans: list[ChannelPlan]) -> str | None:
-    """The revision whose product outputs a publication into ``out_dir`` may reuse: the last
-    one recorded there, if ``out_dir`` still holds it and a channel reuses outputs."""
-    if not any(_reuses(p.cls) for p in plans) or not (out_dir / MANIFEST).is_file():
+    """The revision whose product outputs a publication into ``out_dir`` may reuse: the one
+    ``out_dir`` holds, if it is recorded as published there and a channel reuses outputs (by
+    its id, not as the newest: two publications may end within the same second)."""
+    if not any(_reuses(p.cls) for p in plans):
         return None
-    latest = revisions.revisions(catalogue.engine, out_dir, limit=1)
-    if not latest:
+    revision = manifest_revision(out_dir)
+    if revision is None or not revisions.recorded(catalogue.engine, revision, out_dir):
         return None
-    return latest[0].revision if manifest_revision(out_dir) == latest[0].revision else None
+    return revision
 
 
 def _patched(

@@ -9,6 +9,7 @@ availability, main image). :func:`diff` compares two revisions product by produc
 from __future__ import annotations
 
 import itertools
+import secrets
 import zlib
 from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -263,6 +264,21 @@ def forget(engine: Engine, revision: str) -> None:
             )
         )
         conn.execute(delete(publication_table).where(publication_table.c.revision == revision))
+
+
+def new_revision(now: datetime) -> str:
+    """A revision id for a publication starting at ``now`` (aware, UTC): its time to the
+    second, then the microseconds in five hex digits and three random ones, so that the ids
+    of publications started within one second still sort as they started."""
+    return f"{now:%Y%m%dT%H%M%SZ}-{now.microsecond:05x}{secrets.token_hex(2)[:3]}"
+
+
+def recorded(engine: Engine, revision: str, out: Path) -> bool:
+    """Whether ``revision`` is recorded as a publication into ``out``."""
+    t = publication_table.c
+    query = select(t.revision).where(t.revision == revision, t.out == str(Path(out).resolve()))
+    with engine.connect() as conn:
+        return conn.execute(query).first() is not None
 
 
 def revisions(engine: Engine, out: Path | None = None, limit: int | None = None) -> list[Revision]:

@@ -19,6 +19,7 @@ from pypdf import PdfReader
 from pim import Catalogue, publish
 from pim.channels.base import Publication
 from pim.errors import ChannelError
+from pim.model import publication_table
 from pim.publishing import catalogue_fingerprint
 
 MOMENT = datetime(2026, 12, 1, 9, tzinfo=UTC)
@@ -374,6 +375,31 @@ def test_a_locale_whose_listings_are_unchanged_keeps_its_finish_without_running_
     _publish_web(example, out, MOMENT, jobs=1)
     assert [ctx.locale for _, _, ctx in calls] == ["pl_PL"]
     assert _files(out) == _files(full)
+
+
+def test_a_republish_within_the_same_second_as_the_last_is_still_incremental(
+    example: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The revision to reuse is the one ``OUT`` holds, not the newest by time: two
+    publications may be recorded in the same second (here the older one even later)."""
+    from pim.channels.web import WebChannel
+
+    out = tmp_path / "out"
+    _publish_web(example, out, MOMENT, jobs=1)
+    _publish_web(example, out, MOMENT, jobs=1)
+    t = publication_table.c
+    with example.engine.begin() as conn:  # the first recorded after the second
+        first = conn.execute(sa.select(sa.func.min(t.revision))).scalar()
+        conn.execute(sa.update(publication_table).values(created_at=LATER))
+        later = LATER + timedelta(seconds=1)
+        conn.execute(
+            sa.update(publication_table).where(t.revision == first).values(created_at=later)
+        )
+    calls = _calls(monkeypatch, WebChannel, "finish")
+    write_csv(tmp_path / "de.csv", ["sku", "name-de_DE"], ["KT-K10", "Wasserkocher Neu"])
+    example.import_path(tmp_path / "de.csv")
+    _publish_web(example, out, MOMENT, jobs=1)
+    assert [ctx.locale for _, _, ctx in calls] == ["de_DE"]  # pl_PL's kept
 
 
 def _tree(out: Path) -> dict[str, bytes]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -205,3 +206,12 @@ def test_a_job_reads_only_its_own_stream_of_the_previous_outputs(tmp_path: Path)
     assert revisions._own_streams(rows, skus["B"] - {"B00000"}) == rows
     old = [zlib.compress(b'["A00000","key"]\t[]\n')]
     assert revisions._own_streams(old, {"A00000"}) == old
+
+
+def test_revisions_started_within_one_second_sort_as_they_started() -> None:
+    second = datetime(2026, 12, 3, 9, 30, 15, tzinfo=UTC)
+    ids = [revisions.new_revision(second.replace(microsecond=us)) for us in (0, 1, 999_999)]
+    assert ids == sorted(ids) and len(set(ids)) == 3
+    schema = Path(revisions.__file__).with_name("schemas") / "manifest.schema.json"
+    pattern = json.loads(schema.read_text(encoding="utf-8"))["properties"]["revision"]["pattern"]
+    assert all(re.fullmatch(pattern, i) and i.startswith("20261203T093015Z-") for i in ids)
