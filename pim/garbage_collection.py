@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-YOUNG_THRESHOLD = 20_000
+YOUNG_THRESHOLD = 100_000
 """Allocations between two young-generation collections while records stream."""
 
 _lock = threading.Lock()

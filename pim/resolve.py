@@ -166,7 +166,25 @@ def text_to_html(text: str) -> str:
 
 def product_slug(name: str, sku: str) -> str:
     """A URL slug from a localized name, transliterated (``Пылесос`` → ``pylesos``)."""
-    return slugify(name, max_length=80, word_boundary=True) or slugify(sku) or "product"
+    return name_slug(name) or slugify(sku) or "product"
+
+
+SLUG_LENGTH = 80
+"""The longest slug made of a name (cut on a word boundary)."""
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+_SLUG_SPECIAL = frozenset("'&,")
+"""ASCII characters python-slugify treats otherwise than as a separator: a quote is dropped,
+``&`` starts an entity, a comma between digits is dropped."""
+
+
+def name_slug(name: str) -> str:
+    """python-slugify's slug of ``name`` (:data:`SLUG_LENGTH`, on a word boundary); a name of
+    printable ASCII without its special characters the short way (4 times faster)."""
+    if name.isascii() and name.isprintable() and _SLUG_SPECIAL.isdisjoint(name):
+        slug = _NOT_ALNUM.sub("-", name.lower()).strip("-")
+        if len(slug) < SLUG_LENGTH:
+            return slug
+    return slugify(name, max_length=SLUG_LENGTH, word_boundary=True)
 
 
 def inherited(product: ProductRecord, ancestors: Sequence[ProductRecord]) -> Values:
@@ -470,7 +488,7 @@ class Resolver:
         SKU's, which is not cached)."""
         slug = self._slugs.get(name)
         if slug is None:
-            slug = slugify(name, max_length=80, word_boundary=True)
+            slug = name_slug(name)
             if len(self._slugs) >= SLUG_CACHE_SIZE:
                 self._slugs.clear()
             self._slugs[name] = slug

@@ -7,9 +7,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from slugify import slugify
 
 from pim import Catalogue, ProductRecord, ResolutionContext, ResolutionError, Structure
-from pim.resolve import Resolver, resolve_product
+from pim.resolve import SLUG_LENGTH, Resolver, name_slug, resolve_product
 from pim.view import Shown
 
 STRUCTURE = Structure.model_validate(
@@ -254,6 +257,20 @@ def test_slug_is_transliterated() -> None:
         sku="RU-1", family="things", values={"name": [v("Беспроводной пылесос", "en_US")]}
     )
     assert resolve_product(record, STRUCTURE, ctx()).slug == "besprovodnoi-pylesos"
+
+
+ASCII_NAMES = st.text(st.characters(min_codepoint=0, max_codepoint=127), max_size=120)
+NAME_LIKE = st.lists(
+    st.sampled_from(["Akku", "Staubsauger", "V11", "(de_DE)", "1,5", "l", "&amp;", "'", "  ", "-"]),
+    max_size=30,
+).map(" ".join)
+
+
+@given(st.one_of(ASCII_NAMES, NAME_LIKE))
+@settings(max_examples=500, deadline=None)
+def test_a_name_slugs_as_python_slugify_slugs_it(name: str) -> None:
+    """The short way for plain ASCII names gives python-slugify's slug, cut included."""
+    assert name_slug(name) == slugify(name, max_length=SLUG_LENGTH, word_boundary=True)
 
 
 def test_unknown_context_is_a_clear_error() -> None:
