@@ -51,6 +51,7 @@ class Product(SQLModel, table=True):
         Index("ix_product_parent", "parent"),
         Index("ix_product_family", "family"),
         Index("ix_product_sku_lower", text("lower(sku)")),
+        Index("ix_product_kind_sku", "kind", "sku"),  # counts and SKU ranges by kind
     )
 
     id: int | None = Field(default=None, primary_key=True)

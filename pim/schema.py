@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 FIRST = "0001"
 """The revision of databases created before Vitrina had migrations."""
-HEAD = "0006"
+HEAD = "0007"
 """The newest revision (``pim/migrations/versions``), the one this version works with."""
 MIGRATIONS = Path(str(resources.files("pim"))) / "migrations"
 
