@@ -231,6 +231,12 @@ def test_truncate_cuts_on_words_and_whole_characters(limit: int) -> None:
     assert len(cut) <= limit and not cut[:-1].endswith("e")
 
 
+@given(st.text(st.characters(codec=None), max_size=40))
+def test_xml_text_removes_exactly_what_xml_forbids(text: str) -> None:
+    allowed = re.compile("[\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+    assert xml_text(text) == "".join(c for c in text if allowed.fullmatch(c))
+
+
 XML_TEXT = st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters="\ufffe\uffff"), max_size=40
 ).map(xml_text)

@@ -13,8 +13,9 @@ ELLIPSIS = "…"
 
 
 def xml_text(text: str) -> str:
-    """``text`` without the characters XML 1.0 does not allow."""
-    return _NOT_XML.sub("", text)
+    """``text`` without the characters XML 1.0 does not allow (every one of which, controls,
+    lone surrogates and U+FFFE/F, is unprintable: a printable text is kept as it is)."""
+    return text if text.isprintable() else _NOT_XML.sub("", text)
 
 
 def _cuttable(text: str, at: int) -> bool:
