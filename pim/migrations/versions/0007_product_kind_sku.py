@@ -1,6 +1,6 @@
 """An index of products by kind and SKU, so that counting the products and splitting them
 into SKU ranges for parallel jobs reads the index, not the whole table (at a million
-products, 1.5 to 5 s of a publication before any job started).
+products, 1 to 5 s of a publication before any job started).
 
 Revision ID: 0007
 """
