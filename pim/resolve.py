@@ -57,10 +57,10 @@ from pim.view import (
 )
 
 SECTION_TYPES = MEDIA_TYPES | {"instructions"}
-ALWAYS: tuple[date | None, date | None] = (None, None)
-"""The :attr:`~pim.view.ProductView.stable` days of a view that no moment changes."""
 """Attribute types shown in sections of their own (images, documents, instructions), not
 among the attributes."""
+ALWAYS: tuple[date | None, date | None] = (None, None)
+"""The :attr:`~pim.view.ProductView.stable` days of a view that no moment changes."""
 RICH_TEXT_TAGS = {
     "p",
     "br",
@@ -87,6 +87,12 @@ RICH_TEXT_TAGS = {
 }
 _SPACES = re.compile(r"\s+")
 _TAGS = re.compile(r"<[^>]*>")
+_BLOCK_TAGS = re.compile(r"</?(?:p|li|h3|h4|tr|ul|ol|table|thead|tbody)\b[^>]*>")
+"""Where a block of sanitised rich text starts or ends (a paragraph, a list item, a heading,
+a table row)."""
+_SPACING_TAGS = re.compile(r"<(?:br|/td|/th)\b[^>]*>")
+"""Tags that separate words inside a block (the other tags are inline: ``<b>Two</b>-year``)."""
+_SENTENCE_ENDS = (".", "!", "?", ":", ";", "…", "。", "！", "？")
 ATTRIBUTE_CACHE_SIZE = 100_000
 SLUG_CACHE_SIZE = 256
 """Slugs kept by name: enough for the variants of the models in a batch."""
@@ -135,11 +141,22 @@ def sanitize_html(text: str) -> str:
 
 
 def html_to_text(fragment: str) -> str:
-    """Plain text of sanitised HTML (from :func:`sanitize_html`), whitespace collapsed.
+    """Plain text of sanitised HTML (from :func:`sanitize_html`), whitespace collapsed; a
+    block (paragraph, list item, heading, table row) that ends without punctuation and is
+    followed by another ends with a full stop, so list items don't run into one sentence.
 
     Sanitised HTML escapes every ``<`` outside a tag, so removing tags is exact.
     """
-    return _SPACES.sub(" ", html.unescape(_TAGS.sub(" ", fragment))).strip()
+    blocks = []
+    for block in _BLOCK_TAGS.split(fragment):
+        text = _TAGS.sub("", _SPACING_TAGS.sub(" ", block))
+        text = _SPACES.sub(" ", html.unescape(text)).strip()
+        if text:
+            blocks.append(text)
+    return " ".join(
+        b if b.endswith(_SENTENCE_ENDS) or i == len(blocks) - 1 else f"{b}."
+        for i, b in enumerate(blocks)
+    )
 
 
 def rich_text(text: str) -> tuple[str, str]:

@@ -203,6 +203,27 @@ def test_rich_text_is_sanitised() -> None:
     assert view.description_text == "Boils fast"
 
 
+def test_plain_text_of_rich_text_keeps_its_blocks_apart() -> None:
+    """List items, paragraphs and headings end as sentences in the plain text (feeds,
+    kiosk and JSON show it): without that, "Steam wand" and "Cup warmer" read as one."""
+    from pim.resolve import html_to_text, sanitize_html
+
+    html = (
+        "<h3>Features</h3><p>Brews fast. Quiet</p><ul><li>Steam wand</li>"
+        "<li>Cup warmer!</li><li>Tank&nbsp;1.2 l</li></ul><p><b>Two</b>-year warranty</p>"
+    )
+    assert html_to_text(sanitize_html(html)) == (
+        "Features. Brews fast. Quiet. Steam wand. Cup warmer! Tank 1.2 l. Two-year warranty"
+    )
+    assert html_to_text(sanitize_html("<ul><li>Only item</li></ul>")) == "Only item"
+    assert html_to_text("<p> </p><p>x &lt; y</p>") == "x < y"
+    assert html_to_text(sanitize_html("<ul><li>Kettle<ul><li>lid</li></ul></li></ul>")) == (
+        "Kettle. lid"
+    )
+    table = "<table><tr><th>Power</th><td>2 kW</td></tr><tr><td>1<br>2</td></tr></table>"
+    assert html_to_text(sanitize_html(table)) == "Power 2 kW. 1 2"
+
+
 def test_categories_of_the_channels_tree_only() -> None:
     de = resolve_product(PRODUCT, STRUCTURE, ctx("de_DE"))
     assert [c.codes for c in de.categories] == [("root", "kitchen")]
