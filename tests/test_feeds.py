@@ -351,3 +351,48 @@ def test_a_google_feed_resolves_only_the_attributes_it_prints(
         item = next(i for i in items if i.findtext(f"{G}id") == sku)
         assert item.findtext(f"{G}color") == (color.formatted if color else None), sku
     assert materials >= 5
+
+
+@pytest.mark.parametrize("kernel", [True, False], ids=["copy_file_range", "refused"])
+def test_a_feed_joined_from_part_files_holds_them_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernel: bool
+) -> None:
+    """Part files are copied by the kernel, or through Python where it refuses part way
+    (another file system); the checksum and size are those of the joined bytes."""
+    import errno
+    import hashlib
+    import os
+
+    from pim.channels.base import RenderContext
+
+    parts = []
+    for i, size in enumerate((3 << 20, 0, 12_345)):
+        part = tmp_path / f"{i}.part"
+        part.write_bytes(os.urandom(size))
+        parts.append(part)
+    if not kernel:
+        copy = os.copy_file_range
+        calls: list[int] = []
+
+        def refuse_after_a_while(src: int, dst: int, count: int, offset: int) -> int:
+            calls.append(count)
+            if len(calls) > 1:
+                raise OSError(errno.EXDEV, "Invalid cross-device link")
+            return copy(src, dst, min(count, 1000), offset)
+
+        monkeypatch.setattr(os, "copy_file_range", refuse_after_a_while)
+    ctx = RenderContext(
+        FeedsChannel(FeedsChannel.Options()),
+        "de_DE",
+        Publication(MOMENT, base_url="https://shop.example"),
+        tmp_path / "staging",
+        tmp_path / "media",
+    )
+    artifact = ctx.write_stream("google.xml", [b"<rss>", *parts, b"</rss>"], ["A"])
+    expected = b"<rss>" + b"".join(p.read_bytes() for p in parts) + b"</rss>"
+    assert (tmp_path / "staging/feeds/de_DE/google.xml").read_bytes() == expected
+    assert artifact.sha256 == hashlib.sha256(expected).hexdigest()
+    assert artifact.bytes == len(expected)
+    if not kernel:
+        # the first call copied 1,000 bytes, the second was refused, the last part tried again
+        assert calls == [3 << 20, (3 << 20) - 1000, 12_345]

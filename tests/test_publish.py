@@ -97,6 +97,37 @@ def test_jobs_1_and_2_give_identical_artifacts(example: Catalogue, tmp_path: Pat
     assert m1 == m2
 
 
+def test_more_shards_than_workers_give_the_same_publication(
+    example: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big catalogue is split into up to four SKU ranges per worker (workers take the next
+    as they finish one); the parts join into what one job makes."""
+    from pim import publishing
+
+    one, many = tmp_path / "one", tmp_path / "many"
+    channels = ["web", "feeds", NamesChannel]
+    m1 = publish(example, channels, ["de_DE"], out=one, jobs=1, context=Publication(MOMENT))
+    monkeypatch.setattr(publishing, "SHARD_PRODUCTS", 2)
+    assert publishing.shard_count(2, example.count()) == 8
+    steps: list[str] = []
+    m8 = publish(
+        example,
+        channels,
+        ["de_DE"],
+        out=many,
+        jobs=2,
+        context=Publication(MOMENT),
+        progress=lambda done, total, step: steps.append(step),
+    )
+    assert sum("feeds/de_DE (shard" in step for step in steps) == 8
+    files1, files8 = tree(one), tree(many)
+    del files1["manifest.json"], files8["manifest.json"]
+    assert files1 == files8 and any(name.endswith("google.xml") for name in files1)
+    for m in (m1, m8):
+        del m["revision"], m["created_at"]
+    assert m1 == m8
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_failing_job_leaves_the_previous_publication(
     example: Catalogue, tmp_path: Path, jobs: int

@@ -536,14 +536,15 @@ def _feed_file(name: str, rules: FeedRules) -> str:
     return f"{name}.xml.gz" if rules.gzip else f"{name}.xml"
 
 
-def _joined(head: bytes, tail: bytes, parts: list[dict[str, Any]], packed: bool) -> Iterator[bytes]:
-    """The feed's bytes: head, every part in order, tail (each a gzip member if packed)."""
+def _joined(
+    head: bytes, tail: bytes, parts: list[dict[str, Any]], packed: bool
+) -> Iterator[bytes | Path]:
+    """The feed's pieces: head, every part file in order, tail (each a gzip member if
+    packed); a part file is removed once it is copied."""
     pack = (lambda b: gzip.compress(b, mtime=0)) if packed else (lambda b: b)
     yield pack(head)
     for part in parts:
-        with open(part["part"], "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                yield chunk
+        yield Path(part["part"])
         Path(part["part"]).unlink()
     yield pack(tail)
 
