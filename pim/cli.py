@@ -306,6 +306,14 @@ def revisions_(
         Path | None, typer.Option("--out", help="Only the publications into this folder.")
     ] = None,
     limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+    keep: Annotated[
+        int | None,
+        typer.Option(
+            "--keep",
+            help="Forget all but the newest KEEP publications of each folder (of --out only, "
+            "when given) first, with what they recorded; the one a folder holds stays.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The recorded publications, newest first."""
@@ -313,6 +321,11 @@ def revisions_(
 
     try:
         with open_catalogue() as cat:
+            if keep is not None:
+                forgotten = revisions.prune(cat.engine, keep, folder)
+                if not state.quiet and not as_json:
+                    plural = "" if len(forgotten) == 1 else "s"
+                    out.print(f"Forgot {len(forgotten)} publication{plural}.")
             found = revisions.revisions(cat.engine, folder, limit)
     except VitrinaError as exc:
         _fail(exc, as_json)

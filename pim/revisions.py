@@ -22,7 +22,8 @@ import zstandard
 from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from pim.errors import NotFoundError
+from pim.errors import ConfigError, NotFoundError
+from pim.manifest import manifest_revision
 from pim.model import publication_outputs_table, publication_products_table, publication_table
 from pim.reuse import ProductOutput, parse
 from pim.view import ProductView
@@ -264,6 +265,34 @@ def forget(engine: Engine, revision: str) -> None:
             )
         )
         conn.execute(delete(publication_table).where(publication_table.c.revision == revision))
+
+
+def prune(engine: Engine, keep: int, out: Path | None = None) -> list[str]:
+    """Forget every publication but the newest ``keep`` of each output folder (of ``out``
+    only, when given), with the product lines and outputs recorded for them; the revisions
+    forgotten, oldest first. The revision a folder's manifest names is always kept: the
+    next publication into the folder reuses its outputs."""
+    if keep < 1:
+        raise ConfigError("keep", f"keep at least the newest publication of a folder, not {keep}")
+    t = publication_table.c
+    query = select(t.revision, t.out).order_by(t.out, t.created_at.desc(), t.revision.desc())
+    if out is not None:
+        query = query.where(t.out == str(Path(out).resolve()))
+    with engine.begin() as conn:
+        kept: dict[str, int] = {}
+        live: dict[str, str | None] = {}
+        gone = []
+        for revision, folder in conn.execute(query).all():
+            if folder not in live:
+                live[folder] = manifest_revision(Path(folder))
+            kept[folder] = kept.get(folder, 0) + 1
+            if kept[folder] > keep and revision != live[folder]:
+                gone.append(revision)
+        for start in range(0, len(gone), 500):
+            chunk = gone[start : start + 500]
+            for table in (publication_outputs_table, publication_products_table, publication_table):
+                conn.execute(delete(table).where(table.c.revision.in_(chunk)))
+    return sorted(gone)
 
 
 def new_revision(now: datetime) -> str:

@@ -106,6 +106,43 @@ def test_the_command_line_lists_and_diffs(
     assert missing.exit_code == 1 and "no revision 'nope'" in missing.stderr
 
 
+def test_old_publications_are_forgotten_but_the_one_a_folder_holds(
+    example: Catalogue, tmp_path: Path
+) -> None:
+    """``vitrina revisions --keep N`` forgets all but the newest N publications of each
+    folder with their product lines; the revision a folder's manifest names stays (the next
+    publication reuses it), and so do other folders' unless no ``--out`` is given."""
+    from sqlalchemy import func, select
+
+    from pim.model import publication_products_table
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    moments = [datetime(2026, 12, day, 9, tzinfo=UTC) for day in (1, 2, 3)]
+    ids = [_publish(example, a, moment)["revision"] for moment in moments]
+    other = _publish(example, b)["revision"]
+    manifest = a / "manifest.json"
+    manifest.write_text(manifest.read_text().replace(str(ids[2]), str(ids[0]), 1))
+    options = ["--db", example.url, "--media", str(example.media.root)]
+
+    def lines(revision: object) -> int:
+        t = publication_products_table
+        with example.engine.connect() as conn:
+            query = select(func.count()).where(t.c.revision == revision)
+            return int(conn.execute(query).scalar_one())
+
+    assert lines(ids[1]) > 0
+    result = runner.invoke(app, [*options, "revisions", "--out", str(a), "--keep", "1"])
+    assert result.exit_code == 0, result.stderr
+    assert "Forgot 1 publication." in result.stdout
+    assert [r.revision for r in revisions.revisions(example.engine)] == [other, ids[2], ids[0]]
+    assert lines(ids[1]) == 0 and lines(ids[0]) > 0
+    manifest.write_text(manifest.read_text().replace(str(ids[0]), str(ids[2]), 1))
+    assert revisions.prune(example.engine, 1) == [ids[0]]
+    assert [r.revision for r in revisions.revisions(example.engine)] == [other, ids[2]]
+    refused = runner.invoke(app, [*options, "revisions", "--keep", "0"])
+    assert refused.exit_code == 2 and "keep" in refused.stderr
+
+
 def test_a_failed_publish_records_no_revision(example: Catalogue, tmp_path: Path) -> None:
     with pytest.raises(ChannelError):
         publish(example, [FailingChannel], ["de_DE"], tmp_path / "out", Publication(MOMENT))
