@@ -254,17 +254,15 @@ def _parts(paths: Iterable[Path]) -> Iterator[bytes]:
 def forget(engine: Engine, revision: str) -> None:
     """Remove a revision (a publication that did not land)."""
     with engine.begin() as conn:
-        conn.execute(
-            delete(publication_outputs_table).where(
-                publication_outputs_table.c.revision == revision
-            )
-        )
-        conn.execute(
-            delete(publication_products_table).where(
-                publication_products_table.c.revision == revision
-            )
-        )
-        conn.execute(delete(publication_table).where(publication_table.c.revision == revision))
+        _delete(conn, [revision])
+
+
+def _delete(conn: Connection, revisions: Sequence[str]) -> None:
+    """Delete ``revisions`` with what they recorded (500 at a time: bound parameters)."""
+    for start in range(0, len(revisions), 500):
+        chunk = revisions[start : start + 500]
+        for table in (publication_outputs_table, publication_products_table, publication_table):
+            conn.execute(delete(table).where(table.c.revision.in_(chunk)))
 
 
 def prune(engine: Engine, keep: int, out: Path | None = None) -> list[str]:
@@ -288,10 +286,7 @@ def prune(engine: Engine, keep: int, out: Path | None = None) -> list[str]:
             kept[folder] = kept.get(folder, 0) + 1
             if kept[folder] > keep and revision != live[folder]:
                 gone.append(revision)
-        for start in range(0, len(gone), 500):
-            chunk = gone[start : start + 500]
-            for table in (publication_outputs_table, publication_products_table, publication_table):
-                conn.execute(delete(table).where(table.c.revision.in_(chunk)))
+        _delete(conn, gone)
     return sorted(gone)
 
 
