@@ -74,8 +74,13 @@ def _single_line(text: str) -> str:
     return " ".join(clean_text(text).split())
 
 
+NAME = ANY_TEXT.map(_single_line).filter(lambda name: 0 < len(name) <= 150)
+"""Any one-line name the example's structure accepts (``max_characters: 150``: a longer one
+is an import error, found by hypothesis at 151)."""
+
+
 @SLOW
-@given(name=ANY_TEXT.map(_single_line).filter(bool), description=ANY_TEXT)
+@given(name=NAME, description=ANY_TEXT)
 @example(name="0", description="\x1f")  # nothing left once cleaned: an incomplete product
 @example(name="Kettle", description=" ")
 def test_any_text_publishes_safely(
@@ -109,7 +114,7 @@ def test_any_text_publishes_safely(
 
 
 @settings(SLOW, max_examples=2)
-@given(name=ANY_TEXT.map(_single_line).filter(bool))
+@given(name=NAME)
 def test_any_text_prints(name: str, db_url: str, media_root: Path, example_dir: Path) -> None:
     out = _publish(
         db_url, media_root, name, "<p>Kettle</p>", ["web", "pdf"], example_dir / "images"
