@@ -288,13 +288,17 @@ class Catalogue:
                     yield _record(row, digests)
                 last = rows[-1][0]
 
-    def sku_ranges(self, parts: int, kind: str = "product") -> list[SkuRange]:
-        """``parts`` consecutive SKU ranges holding about as many records each.
+    def sku_ranges(
+        self, parts: int, kind: str = "product", total: int | None = None
+    ) -> list[SkuRange]:
+        """``parts`` consecutive SKU ranges holding about as many records each (``total``:
+        how many records of ``kind`` there are, when the caller has counted them).
 
         Workers that each take one range and whose outputs are joined in range order give
         the same order as one worker reading everything.
         """
-        total = self.count(kind) if parts > 1 else 0
+        if total is None:
+            total = self.count(kind) if parts > 1 else 0
         if total < parts:  # one part, or fewer records than parts: the first takes all
             return [(None, None)] + [("", "")] * (parts - 1)
         with self.engine.connect() as conn:

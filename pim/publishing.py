@@ -1077,8 +1077,9 @@ def publish(
         context.campaign.check_moment(context.moment)
     plans = plan_channels(catalogue, channels, locales, options)
     workers = jobs or os.cpu_count() or 1
-    shards = shard_count(workers, catalogue.count() if workers > 1 else 0)
-    ranges = catalogue.sku_ranges(shards)
+    products = catalogue.count() if workers > 1 else 0
+    shards = shard_count(workers, products)
+    ranges = catalogue.sku_ranges(shards, total=products)
     job_list = plan_jobs(plans, shards, ranges)
     with publish_lock(out_dir, wait), relaxed_collection(), settled():
         recover(out_dir)
