@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from sqlalchemy import String, Text, cast, func, select, type_coerce
 from sqlalchemy.engine import Engine
+from xxhash import xxh3_128, xxh3_128_digest
 
 from pim.db import database_url, make_engine
 from pim.errors import CatalogueImportError, NotFoundError, Problem
@@ -83,15 +84,16 @@ def _record(row: Any, digest: bool = False) -> ProductRecord:
 
 
 def _row_digest(row: Any) -> bytes:
-    """A hash of a row of :data:`_TEXT_COLUMNS`, as stored."""
-    return hashlib.blake2b(orjson.dumps(tuple(row)), digest_size=16).digest()
+    """A hash of a row of :data:`_TEXT_COLUMNS`, as stored (XXH3: it tells rows apart
+    and is not kept from anyone; BLAKE2 took a twentieth of a feed's publication)."""
+    return xxh3_128_digest(orjson.dumps(tuple(row)))
 
 
 def source_digest(structure: bytes, own: bytes, hops: Iterable[bytes]) -> str:
     """What a product's views are resolved from: the structure's hash, its row's hash and,
     for each product model above it (parent first, up to 8), the model row's hash (or the
     parent's SKU where no model of that SKU is stored)."""
-    digest = hashlib.blake2b(structure, digest_size=12)
+    digest = xxh3_128(structure)
     digest.update(own)
     for hop in hops:
         digest.update(b"\0" + hop)
@@ -511,11 +513,17 @@ class Catalogue:
         models: OrderedDict[str, ProductRecord],
         structure: bytes | None = None,
     ) -> Iterator[ProductView]:
-        """The views of ``batch``; with ``structure`` (its hash), each with its source."""
+        """The views of ``batch``; with ``structure`` (its hash), each with its source.
+
+        The whole batch is resolved before the first view is handed on: resolving views
+        one after the other keeps the resolver's code and caches in the processor's caches,
+        where a channel rendering each view in between evicted them (a feed's publication
+        took a fifth more time)."""
         chains = self._chains(batch, models, digests=structure is not None)
         media = self.media_info(
             media_keys([*batch, *(m for c in chains.values() for m in c)], self.structure)
         )
+        views = []
         for r in batch:
             chain = chains[r.sku]
             view = resolver.resolve(r, chain, media)
@@ -523,7 +531,8 @@ class Catalogue:
                 found = {m.sku: (m.parent, m.digest) for m in chain}
                 hops = _hops(r.parent, found.get)
                 object.__setattr__(view, "source", source_digest(structure, r.digest, hops))
-            yield view
+            views.append(view)
+        yield from views
 
     def _chains(
         self,

@@ -579,7 +579,7 @@ def _reusing(
         first, last = view.stable
         facts = (view.fingerprint, view.source, (_iso(first), _iso(last)))
         if tally is not None:
-            tally.add(view.sku, view.source)
+            tally.add(view.source)
         reason = _rejection(view, channel)
         if reason:
             skipped.append(Skip(job.channel, job.locale, view.sku, reason))
@@ -614,28 +614,24 @@ def _reusing(
         marks = len(ctx.written), len(ctx.entries), len(ctx.notices), len(ctx.skipped)
         yield view
         # The channel asks for the next view once it is done with this one.
-        produced = (
-            ctx.records(marks[0]),
-            ctx.entries[marks[1] :],
-            [(n.field, n.message) for n in ctx.notices[marks[2] :]],
-            [s.reason for s in ctx.skipped[marks[3] :]],
-            ctx.memos,
+        entries = ctx.entries[marks[1] :]
+        body = orjson.dumps(
+            [
+                ctx.records(marks[0]),
+                [(n.field, n.message) for n in ctx.notices[marks[2] :]],
+                [s.reason for s in ctx.skipped[marks[3] :]],
+                ctx.memos,
+            ]
         )
         ctx.memos = []
         del ctx.entries[marks[1] :]  # they go to the finish as JSON, as kept ones do
-        output = reuse.ProductOutput.of(
-            view.sku,
-            key,
-            produced,
-            *facts,
-            _ref_fields(ref) if ref is not None else None,
-            line.removesuffix(b"\n"),
-        )
-        memo.write(output.line_bytes())
-        if produced[1]:
-            out.entries.write(output.entries + b"\n")
+        fields = _ref_fields(ref) if ref is not None else None
+        packed = orjson.dumps(entries)
+        memo.write(reuse.output_line((view.sku, key, *facts, fields), line[:-1], body, packed))
+        if entries:
+            out.entries.write(packed + b"\n")
         if out.index is not None:
-            out.index.write(orjson.dumps([view.sku, facts[1], facts[2], output.ref]) + b"\n")
+            out.index.write(orjson.dumps([view.sku, facts[1], facts[2], fields]) + b"\n")
     current[0] = None
     out.unresolved = sum(1 for output in kept.values() if output.line is not None)
 
@@ -966,9 +962,9 @@ class SourceTally:
     total: int = 0
     count: int = 0
 
-    def add(self, sku: str, source: str) -> None:
-        digest = hashlib.blake2b(f"{sku}\0{source}".encode(), digest_size=16).digest()
-        self.total = (self.total + int.from_bytes(digest, "big")) % _TALLY_MODULUS
+    def add(self, source: str) -> None:
+        """Add a product's source digest (a hash of its rows, its SKU's included)."""
+        self.total = (self.total + int(source, 16)) % _TALLY_MODULUS
         self.count += 1
 
     def __iadd__(self, other: SourceTally) -> SourceTally:
@@ -984,8 +980,8 @@ def catalogue_fingerprint(catalogue: Catalogue, sources: Mapping[str, str] | Non
     """A hash of everything published from: the structure and what each product is
     resolved from (:meth:`Catalogue.source_digests`, read unless given)."""
     tally = SourceTally()
-    for sku, source in (sources if sources is not None else catalogue.source_digests()).items():
-        tally.add(sku, source)
+    for source in (sources if sources is not None else catalogue.source_digests()).values():
+        tally.add(source)
     return _tallied_fingerprint(catalogue, tally)
 
 

@@ -114,13 +114,19 @@ class ProductOutput:
 
     def line_bytes(self) -> bytes:
         """The output as one line: its head, revision line, body and entries, between tabs."""
-        head = [self.sku, self.key, self.fingerprint, self.source, self.stable, self.ref]
-        line = self.line if self.line is not None else b"null"
-        return b"%b\t%b\t%b\t%b\n" % (orjson.dumps(head), line, self.body, self.entries)
+        head = (self.sku, self.key, self.fingerprint, self.source, self.stable, self.ref)
+        return output_line(head, self.line, self.body, self.entries)
 
     def stable_on(self, day: date) -> bool:
         """Whether the view is the same on ``day`` (in the channel's time zone)."""
         return stable_on(self.stable, day)
+
+
+def output_line(head: Sequence[Any], line: bytes | None, body: bytes, entries: bytes) -> bytes:
+    """:meth:`ProductOutput.line_bytes` of an output with this ``head`` (SKU, key,
+    fingerprint, source, stable days, reference), written without making the output."""
+    text = line if line is not None else b"null"
+    return b"%b\t%b\t%b\t%b\n" % (orjson.dumps(head), text, body, entries)
 
 
 def stable_on(stable: Sequence[str | None], day: date) -> bool:

@@ -215,6 +215,32 @@ def test_links_carry_utm_tags(example: Catalogue, tmp_path: Path) -> None:
     assert doc["url"] == "https://shop.vitrina.example/en_US/p/electric-kettle-1-0-l-KT-K10/"
 
 
+@pytest.mark.parametrize(
+    ("pattern", "campaign", "extra"),
+    [
+        ("{base_url}/{locale}/p/{slug}-{sku}/", None, {}),
+        ("{base_url}/{language}/{sku}.html", Campaign("w", code="W 26"), {"r": "a&b"}),
+    ],
+)
+def test_a_placements_link_function_gives_its_product_urls(
+    pattern: str, campaign: Campaign | None, extra: dict[str, str]
+) -> None:
+    """A feed's links come from ``product_urls`` (its query encoded once): each one is the
+    link ``product_url`` gives, percent-encoding, campaign code and extras included."""
+    from types import SimpleNamespace
+
+    from pim.links import UTM, LinkBuilder
+
+    links = LinkBuilder("https://b.example/shop/", pattern, campaign, extra)
+    utm = UTM("google", "cpc", content="google")
+    url = links.product_urls(utm)
+    for sku, slug in [("KT-K10", "kettle"), ("A/B ü", "чайник-ü"), ("x?y#z", "")]:
+        view = SimpleNamespace(locale="pl_PL", slug=slug, sku=sku)
+        assert url(view) == links.product_url(view, utm)
+        assert url(view).startswith("https://b.example/shop/")
+        assert "utm_content=google" in url(view)
+
+
 def test_campaign_links_and_window(example: Catalogue, tmp_path: Path) -> None:
     winter = Campaign("winter", date(2026, 11, 20), date(2027, 1, 6), "WINTER26", "winter-sale")
     out = tmp_path / "out"
@@ -374,17 +400,17 @@ def test_the_catalogue_is_tallied_from_a_context_whose_jobs_saw_every_product() 
     not cover every SKU range gives no tally (the rows are read again instead)."""
     from pim.publishing import Job, JobResult, SourceTally, _tallied
 
-    products = {f"P{i:03}": f"source-{i}" for i in range(20)}
+    products = {f"P{i:03}": f"{i * 7919:024x}" for i in range(20)}
     whole = SourceTally()
-    for sku, source in reversed(products.items()):
-        whole.add(sku, source)
+    for source in reversed(products.values()):
+        whole.add(source)
 
     def result(locale: str, sku_range: tuple[str | None, str | None] | None) -> JobResult:
         low, high = sku_range or (None, None)
         tally = SourceTally()
         for sku, source in products.items():
             if (low is None or sku >= low) and (high is None or sku < high):
-                tally.add(sku, source)
+                tally.add(source)
         job = Job("x", "m:X", {}, locale, "ecommerce", sku_range=sku_range)
         return JobResult(job, [], [], [], sources=tally)
 

@@ -297,7 +297,7 @@ class _Feed:
             (field, _Template(rules.fields.get(field, default)), rules.limit(field))
             for field, default in (("title", "{name}"), ("description", "{description}"))
         ]
-        self.utm = rules.utm(name)
+        self.link = ctx.links.product_urls(rules.utm(name))
         self.images = (ctx.links.base_url.rstrip("/"), rules.image_size, spec.max_images)
         self.google = rules.format == "google"
         self.variant_codes = frozenset(rules.variant_attributes.values())
@@ -432,7 +432,7 @@ class _Feed:
             title=title,
             description=description,
             description_html=html,
-            link=self.ctx.links.product_url(view, self.utm),
+            link=self.link(view),
             images=images,
             availability=availability,
             price=price,
