@@ -34,7 +34,7 @@ from pim.importer import (
 from pim.media import MediaStore
 from pim.model import media_table, product_table
 from pim.records import ProductRecord
-from pim.resolve import MediaInfo, Resolver, inherited, media_keys
+from pim.resolve import MediaInfo, Resolver, inherited, media_keys, view_fingerprint
 from pim.structure import Structure
 from pim.view import EVERYTHING, ProductView, ResolutionContext, Shown
 
@@ -490,9 +490,7 @@ class Catalogue:
         :attr:`~pim.view.ProductView.source` (from the rows as they are read); ``shown``
         leaves out of the views what a channel does not show.
         """
-        resolver = self.resolver(
-            channel, locale, audience, moment, fingerprints=fingerprints, shown=shown
-        )
+        resolver = self.resolver(channel, locale, audience, moment, shown=shown)
         models: OrderedDict[str, ProductRecord] = OrderedDict()
         batch: list[ProductRecord] = []
         structure = self.structure_digest() if sources else None
@@ -501,38 +499,41 @@ class Catalogue:
             for record in records:
                 batch.append(record)
                 if len(batch) >= batch_size:
-                    yield from self._resolve_batch(resolver, batch, models, structure)
+                    yield from self._resolve_batch(resolver, batch, models, fingerprints, structure)
                     batch = []
             if batch:
-                yield from self._resolve_batch(resolver, batch, models, structure)
+                yield from self._resolve_batch(resolver, batch, models, fingerprints, structure)
 
     def _resolve_batch(
         self,
         resolver: Resolver,
         batch: list[ProductRecord],
         models: OrderedDict[str, ProductRecord],
+        fingerprints: bool = False,
         structure: bytes | None = None,
-    ) -> Iterator[ProductView]:
-        """The views of ``batch``; with ``structure`` (its hash), each with its source.
+    ) -> list[ProductView]:
+        """The views of ``batch`` (with their fingerprints if asked); with ``structure`` (its
+        hash), each with its source.
 
-        The whole batch is resolved before the first view is handed on: resolving views
-        one after the other keeps the resolver's code and caches in the processor's caches,
-        where a channel rendering each view in between evicted them (a feed's publication
-        took a fifth more time)."""
+        Each step runs over the whole batch before the next: resolving, fingerprinting,
+        hashing one view after the other keeps each step's code and data in the processor's
+        caches, where a channel rendering each view in between evicted them (resolving the
+        batch first made a feed's publication take a sixth less time)."""
         chains = self._chains(batch, models, digests=structure is not None)
         media = self.media_info(
             media_keys([*batch, *(m for c in chains.values() for m in c)], self.structure)
         )
-        views = []
-        for r in batch:
-            chain = chains[r.sku]
-            view = resolver.resolve(r, chain, media)
-            if structure is not None:  # the view is new and not yet shared
-                found = {m.sku: (m.parent, m.digest) for m in chain}
+        views = [resolver.resolve(r, chains[r.sku], media) for r in batch]
+        # The views are new and not yet shared: their fingerprints and sources are filled in.
+        if fingerprints:
+            for view in views:
+                object.__setattr__(view, "fingerprint", view_fingerprint(view))
+        if structure is not None:
+            for r, view in zip(batch, views, strict=True):
+                found = {m.sku: (m.parent, m.digest) for m in chains[r.sku]}
                 hops = _hops(r.parent, found.get)
                 object.__setattr__(view, "source", source_digest(structure, r.digest, hops))
-            views.append(view)
-        yield from views
+        return views
 
     def _chains(
         self,
