@@ -252,3 +252,38 @@ def test_revisions_started_within_one_second_sort_as_they_started() -> None:
     schema = Path(revisions.__file__).with_name("schemas") / "manifest.schema.json"
     pattern = json.loads(schema.read_text(encoding="utf-8"))["properties"]["revision"]["pattern"]
     assert all(re.fullmatch(pattern, i) and i.startswith("20261203T093015Z-") for i in ids)
+
+
+def test_product_lines_are_packed_whole_in_parts_that_count_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Jobs' line files are compressed a block at a time: each part is a stream of whole
+    lines and says how many; the parts give back every line in order, a file's last line
+    without its newline included."""
+    import zstandard
+
+    monkeypatch.setattr(revisions, "PART", 2_000)
+    files, lines = [], []
+    for n, count in enumerate((3_000, 1, 0, 2_500)):
+        text = [f'["P{n}-{i:05}","{_noise(n, i)}"]'.encode() for i in range(count)]
+        lines += text
+        path = tmp_path / f"job-{n}.lines"
+        path.write_bytes(b"\n".join(text) + (b"\n" if n != 3 and text else b""))
+        files.append(path)
+    parts = list(revisions._packed(files))
+    assert len(parts) >= 2
+    unpacked = []
+    for data, count in parts:
+        part = zstandard.ZstdDecompressor().decompressobj().decompress(data).splitlines()
+        assert len(part) == count
+        unpacked += part
+    assert unpacked == lines
+    blocks = list(revisions._line_blocks(files[:1], 4_096))
+    assert len(blocks) > 1 and all(b.endswith(b"\n") and len(b) < 4_096 + 200 for b in blocks)
+    assert b"".join(blocks) == files[0].read_bytes()
+
+
+def _noise(n: int, i: int) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"{n}-{i}".encode()).hexdigest()[: i % 64]
