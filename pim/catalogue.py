@@ -85,7 +85,7 @@ def _record(row: Any, digest: bool = False) -> ProductRecord:
 
 def _row_digest(row: Any) -> bytes:
     """A hash of a row of :data:`_TEXT_COLUMNS`, as stored (XXH3: it tells rows apart
-    and is not kept from anyone; BLAKE2 took a twentieth of a feed's publication)."""
+    and is not kept from anyone; BLAKE2 took 2 % of a feed's publication)."""
     return xxh3_128_digest(orjson.dumps(tuple(row)))
 
 
