@@ -291,14 +291,22 @@ class Catalogue:
                 last = rows[-1][0]
 
     def sku_ranges(
-        self, parts: int, kind: str = "product", total: int | None = None
+        self,
+        parts: int,
+        kind: str = "product",
+        total: int | None = None,
+        sizes: Sequence[int] | None = None,
     ) -> list[SkuRange]:
-        """``parts`` consecutive SKU ranges holding about as many records each (``total``:
-        how many records of ``kind`` there are, when the caller has counted them).
+        """``parts`` consecutive SKU ranges holding about as many records each, or as many
+        as their relative ``sizes`` say (``total``: how many records of ``kind`` there are,
+        when the caller has counted them).
 
         Workers that each take one range and whose outputs are joined in range order give
         the same order as one worker reading everything.
         """
+        weights = list(sizes) if sizes is not None else [1] * parts
+        if len(weights) != parts or min(weights) < 1:
+            raise ValueError(f"{parts} parts need as many sizes of at least 1, not {sizes}")
         if total is None:
             total = self.count(kind) if parts > 1 else 0
         if total < parts:  # one part, or fewer records than parts: the first takes all
@@ -310,7 +318,7 @@ class Catalogue:
                     select(P.sku)
                     .where(P.kind == kind)
                     .order_by(P.sku)
-                    .offset(total * i // parts)
+                    .offset(total * sum(weights[:i]) // sum(weights))
                     .limit(1)
                 )
                 bounds.append(conn.execute(query).scalar_one())

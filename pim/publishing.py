@@ -895,6 +895,15 @@ def shard_count(workers: int, products: int) -> int:
     return workers * max(1, min(SHARDS_PER_WORKER, products // (workers * SHARD_PRODUCTS)))
 
 
+def shard_sizes(workers: int, shards: int) -> list[int]:
+    """The shards' relative sizes: the last one per worker half the others' where each
+    worker takes several, so that the workers end closer together (the last two of eight
+    equal shards of 1M products ended up to 2 s apart)."""
+    if shards <= workers:
+        return [1] * shards
+    return [2] * (shards - workers) + [1] * workers
+
+
 def plan_jobs(
     plans: Sequence[ChannelPlan], shards: int, ranges: Sequence[SkuRange] = ()
 ) -> list[Job]:
@@ -1075,7 +1084,7 @@ def publish(
     workers = jobs or os.cpu_count() or 1
     products = catalogue.count() if workers > 1 else 0
     shards = shard_count(workers, products)
-    ranges = catalogue.sku_ranges(shards, total=products)
+    ranges = catalogue.sku_ranges(shards, total=products, sizes=shard_sizes(workers, shards))
     job_list = plan_jobs(plans, shards, ranges)
     with publish_lock(out_dir, wait), relaxed_collection(), settled():
         recover(out_dir)

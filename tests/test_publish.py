@@ -128,6 +128,24 @@ def test_more_shards_than_workers_give_the_same_publication(
     assert m1 == m8
 
 
+def test_sku_ranges_of_given_sizes_cover_every_product_once(example: Catalogue) -> None:
+    """The last shard of each worker is half the size of the others (the workers end
+    closer together); the ranges hold every product once, in order, as their sizes say."""
+    from pim import publishing
+
+    assert publishing.shard_sizes(2, 2) == [1, 1]
+    assert publishing.shard_sizes(2, 8) == [2, 2, 2, 2, 2, 2, 1, 1]
+    skus = [r.sku for r in example.records("product")]
+    sizes = [2, 2, 1, 1]
+    ranges = example.sku_ranges(4, sizes=sizes)
+    held = [[r.sku for r in example.records("product", sku_range=r)] for r in ranges]
+    assert [sku for part in held for sku in part] == skus
+    for part, size in zip(held, sizes, strict=True):
+        assert abs(len(part) - len(skus) * size / 6) <= 1
+    with pytest.raises(ValueError, match="4 parts need as many sizes"):
+        example.sku_ranges(4, sizes=[1, 1])
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_failing_job_leaves_the_previous_publication(
     example: Catalogue, tmp_path: Path, jobs: int
