@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from pim.formatting import format_money, plain_amount
+from pim.slotted_init import slotted_init
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,7 @@ class Derivative:
     mime: str = "image/webp"
 
 
+@slotted_init
 @dataclass(frozen=True, slots=True)
 class ImageView:
     """An image: original (``path`` relative to the media root) and its derivatives."""
@@ -233,6 +235,7 @@ class SupportView:
         return next((d for d in self.documents if d.primary and kind in (None, d.kind)), None)
 
 
+@slotted_init
 @dataclass(frozen=True, slots=True)
 class ProductView:
     """A product resolved for a :class:`ResolutionContext`."""
