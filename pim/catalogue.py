@@ -19,7 +19,13 @@ from sqlalchemy.engine import Engine
 from xxhash import xxh3_128, xxh3_128_digest
 
 from pim.db import database_url, make_engine
-from pim.errors import CatalogueImportError, NotFoundError, Problem
+from pim.errors import (
+    CatalogueImportError,
+    NotFoundError,
+    Problem,
+    ResolutionError,
+    VitrinaError,
+)
 from pim.exporter import ExportReport, export_catalogue
 from pim.garbage_collection import relaxed_collection
 from pim.importer import (
@@ -531,7 +537,15 @@ class Catalogue:
         media = self.media_info(
             media_keys([*batch, *(m for c in chains.values() for m in c)], self.structure)
         )
-        views = [resolver.resolve(r, chains[r.sku], media) for r in batch]
+        views = []
+        for r in batch:
+            try:
+                views.append(resolver.resolve(r, chains[r.sku], media))
+            except VitrinaError:
+                raise
+            except Exception as exc:  # stored data no import would have let in
+                message = f"product {r.sku} cannot be resolved: {type(exc).__name__}: {exc}"
+                raise ResolutionError(message, sku=r.sku) from exc
         # The views are new and not yet shared: their fingerprints and sources are filled in.
         if fingerprints:
             for view in views:

@@ -80,6 +80,14 @@ class ConfigError(VitrinaError):
 class ResolutionError(VitrinaError):
     """A product cannot be resolved for the requested context."""
 
+    def __init__(self, message: str, sku: str | None = None) -> None:
+        self.sku = sku
+        """The product that could not be resolved, when one was."""
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (self.__class__, (str(self), self.sku))
+
 
 class NotFoundError(VitrinaError):
     """Something asked for by name does not exist."""

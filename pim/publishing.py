@@ -53,7 +53,13 @@ from pim.channels.base import (
     RenderContext,
     Skip,
 )
-from pim.errors import ChannelError, ConfigError, PublishLockedError, VitrinaError
+from pim.errors import (
+    ChannelError,
+    ConfigError,
+    PublishLockedError,
+    ResolutionError,
+    VitrinaError,
+)
 from pim.garbage_collection import relaxed_collection, settle, settled, start_worker
 from pim.manifest import (
     MANIFEST,
@@ -748,6 +754,8 @@ def _failure(exc: Exception, job: Job, sku: str | None = None, step: str = "") -
     """``exc`` as a :class:`ChannelError` naming the channel, the locale and the SKU."""
     if isinstance(exc, ChannelError) and exc.channel:
         return exc
+    if isinstance(exc, ResolutionError) and exc.sku:  # resolved a batch ahead of rendering
+        sku = exc.sku
     if isinstance(exc, VitrinaError):
         message = str(exc)
     else:

@@ -147,6 +147,30 @@ def test_sku_ranges_of_given_sizes_cover_every_product_once(example: Catalogue) 
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
+def test_a_product_that_cannot_be_resolved_is_named(
+    example: Catalogue, tmp_path: Path, jobs: int
+) -> None:
+    """Views are resolved a batch ahead of rendering: a product whose stored price no import
+    would have let in is still the one the error names, and nothing is published."""
+    from sqlalchemy import select, update
+
+    from pim.model import product_table
+
+    column, sku = product_table.c["values"], product_table.c.sku
+    with example.engine.begin() as conn:
+        values = conn.execute(select(column).where(sku == "KT-K15")).scalar_one()
+        values["price"][0]["data"][0]["amount"] = "twelve"
+        conn.execute(update(product_table).where(sku == "KT-K15").values({column: values}))
+    out = tmp_path / "out"
+    with pytest.raises(ChannelError) as info:
+        publish(example, ["feeds"], ["de_DE"], out=out, jobs=jobs, context=Publication(MOMENT))
+    err = info.value
+    assert (err.channel, err.locale, err.sku) == ("feeds", "de_DE", "KT-K15")
+    assert "product KT-K15 cannot be resolved: InvalidOperation" in str(err)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
 def test_a_failing_job_leaves_the_previous_publication(
     example: Catalogue, tmp_path: Path, jobs: int
 ) -> None:
