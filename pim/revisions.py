@@ -167,7 +167,7 @@ def _packed(files: Iterable[Path]) -> Iterator[tuple[bytes, int]]:
     yield b"".join(chunks), count
 
 
-def _line_blocks(files: Iterable[Path], size: int = 1 << 20) -> Iterator[bytes]:
+def _line_blocks(files: Iterable[Path], size: int = 1 << 16) -> Iterator[bytes]:
     """The bytes of ``files`` in blocks of whole lines of about ``size`` bytes (a last line
     without its newline gets one)."""
     for path in files:
