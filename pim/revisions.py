@@ -151,36 +151,22 @@ def _inflated(data: bytes) -> bytes:
 
 def _packed(files: Iterable[Path]) -> Iterator[tuple[bytes, int]]:
     """The lines of ``files`` as compressed streams of about :data:`PART` bytes each (at
-    least one), with how many lines each holds; compressed a block of whole lines at a time."""
+    least one), with how many lines each holds."""
     pack, chunks, size, count = _compressor(), [], 0, 0
-    for block in _line_blocks(files):
-        count += block.count(b"\n")
-        data = pack.compress(block)
-        if data:
-            chunks.append(data)
-            size += len(data)
-            if size >= PART:
-                chunks.append(pack.flush())
-                yield b"".join(chunks), count
-                pack, chunks, size, count = _compressor(), [], 0, 0
+    for path in files:
+        with path.open("rb") as fh:
+            for line in fh:
+                count += 1
+                data = pack.compress(line)
+                if data:
+                    chunks.append(data)
+                    size += len(data)
+                    if size >= PART:
+                        chunks.append(pack.flush())
+                        yield b"".join(chunks), count
+                        pack, chunks, size, count = _compressor(), [], 0, 0
     chunks.append(pack.flush())
     yield b"".join(chunks), count
-
-
-def _line_blocks(files: Iterable[Path], size: int = 1 << 16) -> Iterator[bytes]:
-    """The bytes of ``files`` in blocks of whole lines of about ``size`` bytes (a last line
-    without its newline gets one)."""
-    for path in files:
-        rest = b""
-        with path.open("rb") as fh:
-            while data := fh.read(size):
-                block = rest + data
-                end = block.rfind(b"\n") + 1
-                rest = block[end:]
-                if end:
-                    yield block[:end]
-        if rest:
-            yield rest + b"\n"
 
 
 def record(
