@@ -19,13 +19,7 @@ from sqlalchemy.engine import Engine
 from xxhash import xxh3_128, xxh3_128_digest
 
 from pim.db import database_url, make_engine
-from pim.errors import (
-    CatalogueImportError,
-    NotFoundError,
-    Problem,
-    ResolutionError,
-    VitrinaError,
-)
+from pim.errors import CatalogueImportError, NotFoundError, Problem
 from pim.exporter import ExportReport, export_catalogue
 from pim.garbage_collection import relaxed_collection
 from pim.importer import (
@@ -40,7 +34,7 @@ from pim.importer import (
 from pim.media import MediaStore
 from pim.model import media_table, product_table
 from pim.records import ProductRecord
-from pim.resolve import MediaInfo, Resolver, inherited, media_keys, view_fingerprint
+from pim.resolve import MediaInfo, Resolver, inherited, media_keys
 from pim.structure import Structure
 from pim.view import EVERYTHING, ProductView, ResolutionContext, Shown
 
@@ -504,7 +498,9 @@ class Catalogue:
         :attr:`~pim.view.ProductView.source` (from the rows as they are read); ``shown``
         leaves out of the views what a channel does not show.
         """
-        resolver = self.resolver(channel, locale, audience, moment, shown=shown)
+        resolver = self.resolver(
+            channel, locale, audience, moment, fingerprints=fingerprints, shown=shown
+        )
         models: OrderedDict[str, ProductRecord] = OrderedDict()
         batch: list[ProductRecord] = []
         structure = self.structure_digest() if sources else None
@@ -513,44 +509,27 @@ class Catalogue:
             for record in records:
                 batch.append(record)
                 if len(batch) >= batch_size:
-                    yield from self._resolve_batch(resolver, batch, models, fingerprints, structure)
+                    yield from self._resolve_batch(resolver, batch, models, structure)
                     batch = []
             if batch:
-                yield from self._resolve_batch(resolver, batch, models, fingerprints, structure)
+                yield from self._resolve_batch(resolver, batch, models, structure)
 
     def _resolve_batch(
         self,
         resolver: Resolver,
         batch: list[ProductRecord],
         models: OrderedDict[str, ProductRecord],
-        fingerprints: bool = False,
         structure: bytes | None = None,
     ) -> list[ProductView]:
-        """The views of ``batch`` (with their fingerprints if asked); with ``structure`` (its
-        hash), each with its source.
-
-        Each step runs over the whole batch before the next: resolving, fingerprinting,
-        hashing one view after the other keeps each step's code and data in the processor's
-        caches, where a channel rendering each view in between evicted them (resolving the
-        batch first made a feed's publication take a sixth less time)."""
+        """The views of ``batch``, all resolved before any is handed on
+        (:meth:`Resolver.resolve_all`); with ``structure`` (its hash), each with its source,
+        in a pass of its own."""
         chains = self._chains(batch, models, digests=structure is not None)
         media = self.media_info(
             media_keys([*batch, *(m for c in chains.values() for m in c)], self.structure)
         )
-        views = []
-        for r in batch:
-            try:
-                views.append(resolver.resolve(r, chains[r.sku], media))
-            except VitrinaError:
-                raise
-            except Exception as exc:  # stored data no import would have let in
-                message = f"product {r.sku} cannot be resolved: {type(exc).__name__}: {exc}"
-                raise ResolutionError(message, sku=r.sku) from exc
-        # The views are new and not yet shared: their fingerprints and sources are filled in.
-        if fingerprints:
-            for view in views:
-                object.__setattr__(view, "fingerprint", view_fingerprint(view))
-        if structure is not None:
+        views = resolver.resolve_all(((r, chains[r.sku]) for r in batch), media)
+        if structure is not None:  # the views are new and not yet shared
             for r, view in zip(batch, views, strict=True):
                 found = {m.sku: (m.parent, m.digest) for m in chains[r.sku]}
                 hops = _hops(r.parent, found.get)

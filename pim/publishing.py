@@ -973,7 +973,7 @@ def publish_lock(out: Path, wait: float = 0.0) -> Iterator[None]:
 
 @dataclass
 class SourceTally:
-    """Products' source digests added up in any order: a sum of their hashes, so that jobs
+    """Products' source digests added up in any order: a sum of the digests, so that jobs
     tally their SKU ranges apart and the main process adds the tallies."""
 
     total: int = 0
